@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system tools shimboot and its tests use, on Debian 12 / Ubuntu.
+# Each package and why it is here is listed in README.md ("Dependencies").
+set -euo pipefail
+packages=(
+  # the CLI's runtime tools
+  cgpt vboot-kernel-utils vboot-utils e2fsprogs fakeroot kmod
+  xz-utils zstd lz4 bzip2 cpio nix-bin util-linux
+  # tests: fixture building, reference tools, the QEMU boot test
+  busybox-static u-boot-tools device-tree-compiler binutils
+  qemu-system-x86 linux-image-amd64 shellcheck binwalk
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
