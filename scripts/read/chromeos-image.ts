@@ -1,0 +1,130 @@
+// Reads a ChromeOS disk image completely, without root: partition table,
+// KERN-A (vboot, kernel, built-in initramfs), ROOT-A (board, modules,
+// firmware), and what kind of image it is.
+import { UserError } from "../lib/errors.js";
+import { toBytes } from "../lib/units.js";
+import type { CpioEntry } from "./cpio.js";
+import { extFsAt, listDir, readExtFile, walkTree, type ExtFs } from "./extfs.js";
+import { readPartitionTable, TYPE_GUID, type Partition, type PartitionTable } from "./gpt.js";
+import { ImageFile } from "./image-file.js";
+import { readKernel, type KernelInfo } from "./kernel.js";
+import { parseLsbRelease } from "./lsb-release.js";
+
+export type ImageKind = "rma-shim" | "recovery" | "shimboot" | "not-chromeos";
+
+export const KIND_DESCRIPTION: Record<ImageKind, string> = {
+  "rma-shim": "ChromeOS RMA (factory) shim",
+  recovery: "ChromeOS recovery image (a ChromeOS image without a factory-shim initramfs)",
+  shimboot: "shimboot image",
+  "not-chromeos": "not a ChromeOS disk image",
+};
+
+export interface RootfsInfo {
+  partition: number;
+  fs: ExtFs;
+  lsbRelease: Record<string, string>;
+  /** directories under lib/modules (kernel releases) */
+  moduleReleases: string[];
+  firmwareFiles: number;
+  hasModprobeD: { lib: boolean; etc: boolean };
+}
+
+export interface ChromeOsImage {
+  path: string;
+  size: number;
+  kind: ImageKind;
+  table: PartitionTable;
+  kernelPartition: Partition | null;
+  kernel: KernelInfo | null;
+  rootPartition: Partition | null;
+  rootfs: RootfsInfo | null;
+  /** the file's bytes for partition `p` (whole partition, positioned read) */
+  readPartition(p: Partition): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+export const SHIMBOOT_ROOTFS_PREFIX = "shimboot_rootfs:";
+
+/** ChromeOS names its first kernel and root slots KERN-A and ROOT-A; shimboot images keep the kernel as p2. */
+function pick(table: PartitionTable, label: string, type: string): Partition | null {
+  return table.partitions.find((p) => p.label === label && p.type === type) ?? table.partitions.find((p) => p.type === type && p.size > 1) ?? null;
+}
+
+export function initramfsNotables(entries: CpioEntry[]) {
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const has = (p: string) => byPath.has(p) || byPath.has(`bin/${p}`) || byPath.has(`sbin/${p}`) || byPath.has(`usr/bin/${p}`) || byPath.has(`usr/sbin/${p}`);
+  return {
+    busybox: has("busybox"),
+    cgpt: has("cgpt"),
+    freconLite: has("frecon-lite"),
+    sbinToBin: byPath.get("sbin")?.target === "bin",
+    usrToDot: byPath.get("usr")?.target === ".",
+    bootstrapSh: byPath.has("bin/bootstrap.sh"),
+    init: byPath.has("init") || byPath.has("bin/init"),
+    devConsole: byPath.get("dev/console")?.kind === "char",
+  };
+}
+
+async function readRootfs(img: ImageFile, p: Partition): Promise<RootfsInfo | null> {
+  const fs = extFsAt(img.path, p.start, `${img.path} partition ${p.index} (${p.label})`);
+  const lsb = await readExtFile(fs, "/etc/lsb-release").catch((e) => {
+    if (e instanceof UserError) return undefined; // not an ext file system
+    throw e;
+  });
+  if (lsb === undefined) return null;
+  const modules = (await listDir(fs, "/lib/modules")) ?? [];
+  const firmware = (await walkTree(fs, "/lib/firmware")) ?? [];
+  return {
+    partition: p.index,
+    fs,
+    lsbRelease: lsb ? parseLsbRelease(lsb) : {},
+    moduleReleases: modules.filter((e) => e.kind === "dir").map((e) => e.name).sort(),
+    firmwareFiles: firmware.filter((e) => e.entry.kind !== "dir").length,
+    hasModprobeD: { lib: (await listDir(fs, "/lib/modprobe.d")) !== null, etc: (await listDir(fs, "/etc/modprobe.d")) !== null },
+  };
+}
+
+export async function readChromeOsImage(path: string): Promise<ChromeOsImage> {
+  const img = await ImageFile.open(path);
+  try {
+    const table = await readPartitionTable(img);
+    const readPartition = (p: Partition) => img.read(toBytes(p.start), toBytes(p.size));
+    const isShimboot = table.partitions.some((p) => p.label.startsWith(SHIMBOOT_ROOTFS_PREFIX));
+    const kernelPartition = pick(table, "KERN-A", TYPE_GUID.chromeosKernel);
+    const base = { path, size: img.size, table, readPartition, close: () => img.close() };
+    if (!kernelPartition) {
+      return { ...base, kind: isShimboot ? "shimboot" : "not-chromeos", kernelPartition: null, kernel: null, rootPartition: null, rootfs: null };
+    }
+    const where = `${path} partition ${kernelPartition.index} (${kernelPartition.label || "kernel"})`;
+    const kernel = await readKernel(await readPartition(kernelPartition), where);
+    const rootPartition = isShimboot ? null : (table.partitions.find((p) => p.index === kernelPartition.index + 1 && p.type === TYPE_GUID.chromeosRootfs) ?? null);
+    const rootfs = rootPartition ? await readRootfs(img, rootPartition) : null;
+    const factory = kernel.initramfs.found && initramfsNotables(kernel.initramfs.found.entries).bootstrapSh;
+    const kind: ImageKind = isShimboot ? "shimboot" : factory ? "rma-shim" : "recovery";
+    return { ...base, kind, kernelPartition, kernel, rootPartition, rootfs };
+  } catch (e) {
+    await img.close();
+    throw e;
+  }
+}
+
+/**
+ * Opens an image that must be an RMA shim; every other kind is an error
+ * that says what the file is instead.
+ */
+export async function readShim(path: string): Promise<ChromeOsImage & { kernel: KernelInfo; kernelPartition: Partition }> {
+  const image = await readChromeOsImage(path);
+  const fail = async (msg: string, hint: string): Promise<never> => {
+    await image.close();
+    throw new UserError(path, msg, hint);
+  };
+  if (image.kind === "not-chromeos") return fail("has a GPT but no ChromeOS kernel partition: not a ChromeOS image", "pass the unzipped RMA shim .bin");
+  if (image.kind === "shimboot") return fail("is already a shimboot image, not an RMA shim", "pass the original RMA shim");
+  const k = image.kernel!;
+  if (!k.initramfs.found) {
+    if (k.initramfs.reason === "corrupt") return fail(`kernel's built-in initramfs is corrupt: ${k.initramfs.detail}`, "the image is damaged; fetch the shim again");
+    return fail(`kernel has no built-in initramfs (${k.initramfs.detail}): this looks like a recovery image, not an RMA shim`, "pass the RMA shim as --shim; a recovery image goes to --recovery");
+  }
+  if (image.kind === "recovery") return fail("kernel's initramfs is not a factory shim's (no bin/bootstrap.sh): this looks like a recovery image", "pass the RMA shim as --shim; a recovery image goes to --recovery");
+  return image as ChromeOsImage & { kernel: KernelInfo; kernelPartition: Partition };
+}

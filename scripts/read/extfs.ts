@@ -1,0 +1,125 @@
+// ext2/ext4 file systems inside a disk image, read without mounting through
+// e2fsprogs' debugfs, which opens `FILE?offset=BYTES` (unix_io's offset option).
+import { UserError } from "../lib/errors.js";
+import { run } from "../lib/exec.js";
+import { toBytes, type Sectors } from "../lib/units.js";
+
+export interface ExtFs {
+  /** what debugfs opens */
+  spec: string;
+  /** human name in errors, e.g. "shim.bin partition 3 (ROOT-A)" */
+  where: string;
+}
+
+export function extFsAt(imagePath: string, start: Sectors, where: string): ExtFs {
+  return { spec: `${imagePath}?offset=${toBytes(start)}`, where };
+}
+
+export interface DirEntry {
+  name: string;
+  inode: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  kind: "file" | "dir" | "symlink" | "other";
+}
+
+async function debugfs(fs: ExtFs, request: string) {
+  const r = await run("debugfs", ["-R", request, fs.spec]);
+  const stderr = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, "").trim();
+  if (r.exitCode !== 0 || /Bad magic number|Could not open|Superblock checksum/.test(stderr)) {
+    throw new UserError(fs.where, "is not a readable ext2/ext4 file system", "the partition is damaged or was not formatted");
+  }
+  return { stdout: r.stdout, stderr, notFound: /File not found by ext2_lookup/.test(stderr) };
+}
+
+/** Is this an ext file system at all? */
+export async function isExtFs(fs: ExtFs): Promise<boolean> {
+  try {
+    await debugfs(fs, "stats -h");
+    return true;
+  } catch (e) {
+    if (e instanceof UserError) return false;
+    throw e;
+  }
+}
+
+function parseLs(text: string): DirEntry[] {
+  const out: DirEntry[] = [];
+  for (const line of text.split("\n")) {
+    // /inode/mode/uid/gid/name/size/
+    const m = /^\/(\d+)\/(\d+)\/(\d+)\/(\d+)\/(.*)\/(\d*)\/$/.exec(line);
+    if (!m) continue;
+    const name = m[5]!;
+    if (name === "." || name === "..") continue;
+    const mode = parseInt(m[2]!, 8);
+    const fmt = mode & 0o170000;
+    out.push({
+      name,
+      inode: Number(m[1]),
+      mode,
+      uid: Number(m[3]),
+      gid: Number(m[4]),
+      size: Number(m[6] || 0),
+      kind: fmt === 0o100000 ? "file" : fmt === 0o040000 ? "dir" : fmt === 0o120000 ? "symlink" : "other",
+    });
+  }
+  return out;
+}
+
+/** A directory's entries (without . and ..), or null when the path does not exist. */
+export async function listDir(fs: ExtFs, path: string): Promise<DirEntry[] | null> {
+  return (await listDirs(fs, [path])).get(path) ?? null;
+}
+
+/**
+ * Lists many directories with one debugfs process (commands on stdin; debugfs
+ * echoes each as "debugfs: CMD" before its output). Missing ones are absent.
+ */
+export async function listDirs(fs: ExtFs, paths: string[]): Promise<Map<string, DirEntry[]>> {
+  const result = new Map<string, DirEntry[]>();
+  if (paths.length === 0) return result;
+  const r = await run("debugfs", ["-f", "-", fs.spec], { input: paths.map((p) => `ls -p "${p}"\n`).join("") });
+  if (r.exitCode !== 0 || /Bad magic number|Could not open|Superblock checksum/.test(r.stderr)) {
+    throw new UserError(fs.where, "is not a readable ext2/ext4 file system", "the partition is damaged or was not formatted");
+  }
+  const chunks = r.stdout.split(/^debugfs: ls -p "(.*)"$/m);
+  for (let i = 1; i + 1 < chunks.length; i += 2) {
+    const body = chunks[i + 1]!;
+    if (body.trim() === "") continue; // not found: debugfs printed nothing here
+    result.set(chunks[i]!, parseLs(body));
+  }
+  return result;
+}
+
+/** Every path under `root` (files, symlinks, dirs), walking one level per debugfs run. */
+export async function walkTree(fs: ExtFs, root: string): Promise<{ path: string; entry: DirEntry }[] | null> {
+  const top = await listDir(fs, root);
+  if (!top) return null;
+  const all: { path: string; entry: DirEntry }[] = [];
+  let level = top.map((entry) => ({ path: `${root}/${entry.name}`, entry }));
+  while (level.length) {
+    all.push(...level);
+    const dirs = level.filter((e) => e.entry.kind === "dir").map((e) => e.path);
+    const listed = await listDirs(fs, dirs);
+    level = dirs.flatMap((d) => (listed.get(d) ?? []).map((entry) => ({ path: `${d}/${entry.name}`, entry })));
+  }
+  return all;
+}
+
+/** A file's content, or null when it does not exist. */
+export async function readExtFile(fs: ExtFs, path: string): Promise<string | null> {
+  const r = await debugfs(fs, `cat "${path}"`);
+  if (r.notFound) return null;
+  return r.stdout;
+}
+
+/** Copies a directory tree out of the file system (modes kept; owners when root). */
+export async function dumpTree(fs: ExtFs, path: string, destDir: string): Promise<boolean> {
+  const r = await debugfs(fs, `rdump "${path}" "${destDir}"`);
+  if (r.notFound) return false;
+  const problems = r.stderr.split("\n").filter((l) => l.trim() && !/while changing ownership/.test(l));
+  if (problems.length) throw new Error(`debugfs rdump ${path} from ${fs.where}: ${problems.join("; ")}`);
+  return true;
+}

@@ -1,0 +1,148 @@
+// A vboot kernel partition (vboot_reference firmware/2lib/include/2struct.h):
+// keyblock, kernel preamble, then the body loaded at body_load_address. The
+// body holds the kernel (x86: protected-mode code of the bzImage; arm: a FIT
+// image), then the command line page, the zero page, the bootloader stub and
+// (preamble ≥ 2.1) the bzImage's real-mode header.
+import { UserError } from "../lib/errors.js";
+
+const KEYBLOCK_MAGIC = "CHROMEOS";
+/** x86 body layout constants from vboot_reference host/lib/include/kernel_blob.h */
+const CROS_CONFIG_SIZE = 4096;
+const CROS_PARAMS_SIZE = 4096;
+
+export const KEYBLOCK_FLAGS = {
+  developerOff: 1,
+  developerOn: 2,
+  recoveryOff: 4,
+  recoveryOn: 8,
+  miniosOff: 16,
+  miniosOn: 32,
+} as const;
+
+export interface VbootKernel {
+  keyblock: {
+    size: number;
+    flags: number;
+    /** the flags as futility names them */
+    flagNames: string[];
+    dataKeyAlgorithm: number;
+    dataKeyVersion: number;
+  };
+  preamble: {
+    size: number;
+    headerVersion: string;
+    kernelVersion: number;
+    bodyLoadAddress: number;
+    bootloaderAddress: number;
+    bootloaderSize: number;
+    bodySize: number;
+    vmlinuzHeaderAddress: number;
+    vmlinuzHeaderSize: number;
+    flags: number;
+  };
+  /** offset of the body within the partition */
+  bodyOffset: number;
+  cmdline: string;
+}
+
+function u64(b: Buffer, off: number): number {
+  const v = b.readBigUInt64LE(off);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError("value out of range");
+  return Number(v);
+}
+
+function flagNames(flags: number): string[] {
+  const names: string[] = [];
+  if (flags & KEYBLOCK_FLAGS.developerOff) names.push("!DEV");
+  if (flags & KEYBLOCK_FLAGS.developerOn) names.push("DEV");
+  if (flags & KEYBLOCK_FLAGS.recoveryOff) names.push("!REC");
+  if (flags & KEYBLOCK_FLAGS.recoveryOn) names.push("REC");
+  if (flags & KEYBLOCK_FLAGS.miniosOff) names.push("!MINIOS");
+  if (flags & KEYBLOCK_FLAGS.miniosOn) names.push("MINIOS");
+  return names;
+}
+
+/**
+ * Parses the vboot structures of a kernel partition. `where` names the input
+ * in errors (e.g. "shim.bin partition 2 (KERN-A)").
+ */
+export function parseVbootKernel(part: Buffer, where: string): VbootKernel {
+  const bad = (what: string) => new UserError(where, what, "the kernel partition is damaged or this is not a ChromeOS image");
+  if (part.length < 112 || part.subarray(0, 8).toString("latin1") !== KEYBLOCK_MAGIC) {
+    if (part.subarray(0, Math.min(part.length, 65536)).every((b) => b === 0)) {
+      throw new UserError(where, "kernel partition is empty (all zeros)", "this image carries no kernel in that slot; pass a complete RMA shim");
+    }
+    throw bad("kernel partition is not a vboot kernel blob (no CHROMEOS keyblock magic)");
+  }
+  const kbMajor = part.readUInt32LE(8);
+  if (kbMajor !== 2) throw bad(`unsupported vboot keyblock version ${kbMajor}`);
+  const keyblockSize = u64(part, 16);
+  const keyblockFlags = u64(part, 72);
+  if (keyblockSize < 112 || keyblockSize > part.length - 112) throw bad(`keyblock size ${keyblockSize} is out of range`);
+  const p = keyblockSize;
+  const preambleSize = u64(part, p);
+  const major = part.readUInt32LE(p + 32);
+  const minor = part.readUInt32LE(p + 36);
+  if (major !== 2) throw bad(`unsupported kernel preamble version ${major}.${minor}`);
+  if (preambleSize < 96 || p + preambleSize > part.length) throw bad(`kernel preamble size ${preambleSize} is out of range`);
+  const bodyLoadAddress = u64(part, p + 48);
+  const bootloaderAddress = u64(part, p + 56);
+  const bootloaderSize = u64(part, p + 64);
+  const bodySize = u64(part, p + 72 + 16); // body_signature.data_size
+  const v21 = minor >= 1;
+  const bodyOffset = keyblockSize + preambleSize;
+  if (bodyOffset + bodySize > part.length) {
+    throw bad(`kernel body (${bodySize} bytes at ${bodyOffset}) runs past the end of the partition (${part.length} bytes)`);
+  }
+  const configOffset = bootloaderAddress - bodyLoadAddress - CROS_PARAMS_SIZE - CROS_CONFIG_SIZE;
+  let cmdline = "";
+  if (configOffset >= 0 && configOffset + CROS_CONFIG_SIZE <= bodySize) {
+    const cfg = part.subarray(bodyOffset + configOffset, bodyOffset + configOffset + CROS_CONFIG_SIZE);
+    const nul = cfg.indexOf(0);
+    cmdline = cfg.subarray(0, nul < 0 ? cfg.length : nul).toString("utf8").trim();
+  }
+  return {
+    keyblock: {
+      size: keyblockSize,
+      flags: keyblockFlags,
+      flagNames: flagNames(keyblockFlags),
+      dataKeyAlgorithm: u64(part, 96),
+      dataKeyVersion: u64(part, 104),
+    },
+    preamble: {
+      size: preambleSize,
+      headerVersion: `${major}.${minor}`,
+      kernelVersion: u64(part, p + 40),
+      bodyLoadAddress,
+      bootloaderAddress,
+      bootloaderSize,
+      bodySize,
+      vmlinuzHeaderAddress: v21 ? u64(part, p + 96) : 0,
+      vmlinuzHeaderSize: v21 ? u64(part, p + 104) : 0,
+      flags: minor >= 2 ? part.readUInt32LE(p + 112) : 0,
+    },
+    bodyOffset,
+    cmdline,
+  };
+}
+
+/** The kernel image at the start of the body (x86: protected-mode code; arm: FIT). */
+export function kernelBody(part: Buffer, vb: VbootKernel): Buffer {
+  const end = vb.bodyOffset + (vb.preamble.bootloaderAddress - vb.preamble.bodyLoadAddress) - CROS_PARAMS_SIZE - CROS_CONFIG_SIZE;
+  return part.subarray(vb.bodyOffset, Math.max(vb.bodyOffset, Math.min(end, vb.bodyOffset + vb.preamble.bodySize)));
+}
+
+/**
+ * The x86 real-mode setup (the bzImage's first sectors, with the boot
+ * protocol header): stored after the bootloader stub since preamble 2.1,
+ * otherwise only its header survives in the zero page.
+ */
+export function x86SetupHeader(part: Buffer, vb: VbootKernel): Buffer {
+  const { preamble: pre } = vb;
+  if (pre.vmlinuzHeaderSize > 0) {
+    const at = vb.bodyOffset + (pre.vmlinuzHeaderAddress - pre.bodyLoadAddress);
+    return part.subarray(at, at + pre.vmlinuzHeaderSize);
+  }
+  const params = vb.bodyOffset + (pre.bootloaderAddress - pre.bodyLoadAddress) - CROS_PARAMS_SIZE;
+  return part.subarray(params, params + CROS_PARAMS_SIZE);
+}
