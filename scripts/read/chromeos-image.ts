@@ -97,6 +97,9 @@ export async function readChromeOsImage(path: string): Promise<ChromeOsImage> {
     }
     const where = `${path} partition ${kernelPartition.index} (${kernelPartition.label || "kernel"})`;
     const kernel = await readKernel(await readPartition(kernelPartition), where);
+    if (!kernel.initramfs.found && kernel.initramfs.reason === "corrupt") {
+      throw new UserError(where, `kernel's built-in initramfs is corrupt: ${kernel.initramfs.detail}`, "the image is damaged; fetch it again");
+    }
     const rootPartition = isShimboot ? null : (table.partitions.find((p) => p.index === kernelPartition.index + 1 && p.type === TYPE_GUID.chromeosRootfs) ?? null);
     const rootfs = rootPartition ? await readRootfs(img, rootPartition) : null;
     const factory = kernel.initramfs.found && initramfsNotables(kernel.initramfs.found.entries).bootstrapSh;
@@ -122,7 +125,6 @@ export async function readShim(path: string): Promise<ChromeOsImage & { kernel: 
   if (image.kind === "shimboot") return fail("is already a shimboot image, not an RMA shim", "pass the original RMA shim");
   const k = image.kernel!;
   if (!k.initramfs.found) {
-    if (k.initramfs.reason === "corrupt") return fail(`kernel's built-in initramfs is corrupt: ${k.initramfs.detail}`, "the image is damaged; fetch the shim again");
     return fail(`kernel has no built-in initramfs (${k.initramfs.detail}): this looks like a recovery image, not an RMA shim`, "pass the RMA shim as --shim; a recovery image goes to --recovery");
   }
   if (image.kind === "recovery") return fail("kernel's initramfs is not a factory shim's (no bin/bootstrap.sh): this looks like a recovery image", "pass the RMA shim as --shim; a recovery image goes to --recovery");

@@ -3,7 +3,7 @@
 // decoded with the field's tools (or zlib for gzip), with the exact end of a
 // frame found from the format itself where a tool would choke on what follows.
 import { spawn } from "node:child_process";
-import { gunzipSync } from "node:zlib";
+import { crc32, inflateRawSync } from "node:zlib";
 import { requireTool } from "../lib/exec.js";
 
 export type Codec = "gzip" | "xz" | "lzma" | "lz4" | "zstd" | "bzip2" | "lzo";
@@ -118,6 +118,37 @@ function runFilter(cmd: string, args: string[], input: Buffer): Promise<{ out: B
   });
 }
 
+/**
+ * One gzip member (RFC 1952) at the start of buf: header, raw deflate (zlib
+ * reports how much input it consumed), then CRC32 and size checked.
+ */
+function gunzipMember(buf: Buffer): Buffer {
+  if (buf.length < 18 || buf[0] !== 0x1f || buf[1] !== 0x8b || buf[2] !== 8) throw new CodecError("gzip stream is corrupt: bad header");
+  const flags = buf[3]!;
+  let pos = 10;
+  if (flags & 4) pos += 2 + buf.readUInt16LE(pos); // FEXTRA
+  for (const bit of [8, 16]) {
+    if (flags & bit) pos = buf.indexOf(0, pos) + 1; // FNAME, FCOMMENT
+    if (pos === 0) throw new CodecError("gzip stream is corrupt: unterminated header field");
+  }
+  if (flags & 2) pos += 2; // FHCRC
+  let out: Buffer;
+  let consumed: number;
+  try {
+    const r = inflateRawSync(buf.subarray(pos), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    out = r.buffer;
+    consumed = r.engine.bytesWritten;
+  } catch (e) {
+    throw new CodecError(`gzip stream is corrupt: ${(e as Error).message}`);
+  }
+  const trailer = pos + consumed;
+  if (trailer + 8 > buf.length) throw new CodecError("gzip stream is truncated");
+  if (buf.readUInt32LE(trailer) !== crc32(out) || buf.readUInt32LE(trailer + 4) !== (out.length >>> 0)) {
+    throw new CodecError("gzip stream is corrupt: CRC32 or size mismatch");
+  }
+  return out;
+}
+
 const toolOf: Record<Exclude<Codec, "gzip">, string> = { xz: "xz", lzma: "xz", lz4: "lz4", zstd: "zstd", bzip2: "bzip2", lzo: "lzop" };
 
 /**
@@ -126,13 +157,7 @@ const toolOf: Record<Exclude<Codec, "gzip">, string> = { xz: "xz", lzma: "xz", l
  * damaged stream throws CodecError.
  */
 export async function decompress(codec: Codec, input: Buffer): Promise<Buffer> {
-  if (codec === "gzip") {
-    try {
-      return gunzipSync(input);
-    } catch (e) {
-      throw new CodecError(`gzip stream is corrupt: ${(e as Error).message}`);
-    }
-  }
+  if (codec === "gzip") return gunzipMember(input);
   const tool = toolOf[codec];
   await requireTool(tool);
   let data = input;
