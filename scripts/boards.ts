@@ -46,7 +46,9 @@ export async function loadBoardInfo(kernel?: string): Promise<z.infer<typeof Boa
   const hit = cache.get(key);
   if (hit) return hit;
   const args = ["--eval", "--strict", "--json", "--option", "build-users-group", "", join(nixDir(), "board-info.nix")];
+  // nix-instantiate only calls the file's function when given an argument
   if (kernel) args.push("--argstr", "kernel", kernel);
+  else args.push("--arg", "kernel", "null");
   const r = await run("nix-instantiate", args);
   if (r.exitCode !== 0) throw new Error(`nix-instantiate board-info.nix failed: ${r.stderr.trim()}`);
   const parsed = BoardInfoJson.parse(JSON.parse(r.stdout));

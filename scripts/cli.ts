@@ -4,12 +4,15 @@ import { Command, CommanderError } from "commander";
 import { z } from "zod";
 import { UserError, usageError } from "./lib/errors.js";
 import { formatInspect, inspectReport } from "./commands/inspect.js";
+import { build, formatPlan } from "./commands/build.js";
+import { ENV_NAMES, resolveBuildOptions } from "./commands/build-options.js";
+import { VERSION } from "./version.js";
 
 const program = new Command();
 program
   .name("shimboot")
   .description("Turn a ChromeOS RMA shim into a bootable NixOS USB image, without root.")
-  .version("0.1.0")
+  .version(VERSION)
   .showHelpAfterError()
   .exitOverride();
 
@@ -25,6 +28,37 @@ program
     const path = z.string().min(1).parse(image);
     const r = await inspectReport(path, { hash: opts.hash });
     process.stdout.write(opts.json ? JSON.stringify(r, null, 2) + "\n" : formatInspect(r) + "\n");
+  });
+
+const envHelp = Object.entries(ENV_NAMES)
+  .map(([k, v]) => `  ${v.padEnd(18)} --${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`)
+  .join("\n");
+
+program
+  .command("build")
+  .description("Assemble a shimboot disk image from an RMA shim, an optional recovery image and a root file system (no root needed)")
+  .option("--shim <file>", "the unzipped RMA shim .bin (required)")
+  .option("--recovery <file>", "the board's unzipped recovery image: more firmware and modprobe.d")
+  .option("--rootfs <dir|image>", "root file system: a directory, or an ext4 image such as `nix build .#rootfs-<board>` makes (required)")
+  .option("--out <file>", "where to write the image (required); written to a temporary file and renamed when verified")
+  .option("--board <name>", "board name (default: detected from the shim)")
+  .option("--name <label>", 'label of the rootfs: GPT name "shimboot_rootfs:<label>" (default: nixos)')
+  .option("--drivers <mode>", "inject: modules and firmware into the rootfs; vendor: a separate partition; none (default: inject)")
+  .option("--firmware <dir>", "extra firmware to merge over the shim's and recovery's")
+  .option("--extra-space <size>", "free space to leave in the rootfs, e.g. 512M, 2G (default: 256M)")
+  .option("--wifi <file>", "wifi-credentials.json: NetworkManager connections written with mode 0600")
+  .option("--boot-timeout <seconds>", "bootloader menu timeout; 0 boots the default at once (default: 5)")
+  .option("--flake-rev <rev>", "flake revision to record in the image's manifest")
+  .option("--force", "replace --out if it exists")
+  .option("--dry-run", "print the plan and write nothing")
+  .option("--json", "machine-readable output (plan and manifest)")
+  .addHelpText("after", `\nEvery option can also come from the environment (flags win):\n${envHelp}\n  USE_RECOVERY=false  ignore RECOVERY_FILE\n  SOURCE_DATE_EPOCH  timestamps inside the image (default 1)\n\nExamples:\n  shimboot build --shim dedede.bin --recovery dedede-recovery.bin --rootfs ./result/nixos.img --out shimboot.bin\n  shimboot build --shim dedede.bin --rootfs ./rootfs/ --drivers vendor --dry-run`)
+  .action(async (raw: Record<string, unknown>) => {
+    const o = resolveBuildOptions(raw, process.env);
+    const r = await build(o);
+    if (o.json) process.stdout.write(JSON.stringify({ out: r.out, plan: r.plan, manifest: r.manifest }, null, 2) + "\n");
+    else if (o.dryRun) process.stdout.write(formatPlan(r.plan) + "\n");
+    else process.stdout.write(`${r.out}\n`);
   });
 
 export async function main(argv: string[]): Promise<number> {

@@ -2,6 +2,7 @@
 // missing tool is a user error that names the package to install.
 import { $, type ProcessOutput } from "zx";
 import { UserError } from "./errors.js";
+import { trackChild } from "./cleanup.js";
 
 $.quiet = true;
 $.verbose = false;
@@ -44,6 +45,7 @@ export async function run(tool: string, args: (string | number)[], opts: { input
     cwd: opts.cwd,
     nothrow: true,
   })`${tool} ${args.map(String)}`;
+  trackChild(p.child!);
   return p;
 }
 

@@ -1,0 +1,44 @@
+# The `shimboot` CLI: TypeScript built from package-lock.json, wrapped so the
+# tools it runs are on PATH, the bootloader scripts and the Nix board table
+# beside it.
+{ lib, buildNpmPackage, importNpmLock, nodejs, makeWrapper
+, vboot_reference, e2fsprogs, fakeroot, kmod, xz, zstd, lz4, bzip2, cpio, nix, util-linux, coreutils
+, src }:
+let
+  package = lib.importJSON (src + "/package.json");
+  # The lock file carries no "resolved" URLs; importNpmLock needs them
+  # (pkgs/build-support/node/import-npm-lock). Hashes still come from the lock.
+  packageLock = (import ./lib/npm-lock.nix).withResolved (lib.importJSON (src + "/package-lock.json"));
+  runtimeTools = [ vboot_reference e2fsprogs fakeroot kmod xz zstd lz4 bzip2 cpio nix util-linux coreutils ];
+in
+buildNpmPackage {
+  pname = "shimboot";
+  inherit (package) version;
+  inherit src nodejs;
+  # No npmDepsHash to keep in sync: every tarball is fetched by its lock hash.
+  npmDeps = importNpmLock { npmRoot = src; inherit package packageLock; };
+  npmConfigHook = importNpmLock.npmConfigHook;
+  nativeBuildInputs = [ makeWrapper ];
+
+  # npm run build (tsc) -> dist/; npmInstallHook installs package.json
+  # "files" (dist/, scripts/bootloader/, nix/boards.nix) and links bin
+  # shimboot -> dist/scripts/cli.js.
+  postInstall = ''
+    pkgdir=$out/lib/node_modules/${package.name}
+    # The CLI evaluates nix/board-info.nix, which imports these.
+    install -Dm444 -t $pkgdir/nix ${src}/nix/board-info.nix ${src}/nix/boards.nix
+    install -Dm444 -t $pkgdir/nix/lib ${src}/nix/lib/kernel-policy.nix
+    test -d $pkgdir/scripts/bootloader
+    test -f $pkgdir/dist/scripts/cli.js
+    wrapProgram $out/bin/shimboot \
+      --prefix PATH : ${lib.makeBinPath runtimeTools} \
+      --set-default SHIMBOOT_NIX_DIR $pkgdir/nix
+  '';
+
+  meta = {
+    description = "Turn a ChromeOS RMA shim into a bootable NixOS USB image";
+    license = lib.licenses.gpl3Only;
+    mainProgram = "shimboot";
+    platforms = lib.platforms.linux;
+  };
+}

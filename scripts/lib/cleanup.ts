@@ -1,0 +1,53 @@
+// Nothing half-written survives a failure or Ctrl-C: temporary paths and
+// running child processes are registered here and removed/killed on exit.
+import { rmSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+
+const paths = new Set<string>();
+const children = new Set<ChildProcess>();
+let installed = false;
+
+function cleanupNow() {
+  for (const c of children) {
+    try {
+      c.kill("SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+  children.clear();
+  for (const p of [...paths].reverse()) {
+    try {
+      rmSync(p, { recursive: true, force: true });
+    } catch {
+      /* best effort on the way out */
+    }
+  }
+  paths.clear();
+}
+
+function install() {
+  if (installed) return;
+  installed = true;
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(sig, () => {
+      cleanupNow();
+      process.stderr.write(`\nshimboot: interrupted (${sig}); temporary files removed, nothing written\n`);
+      process.exit(sig === "SIGINT" ? 130 : 143);
+    });
+  }
+  process.on("exit", cleanupNow);
+}
+
+/** Removes `path` on exit unless released first. */
+export function removeOnExit(path: string): () => void {
+  install();
+  paths.add(path);
+  return () => paths.delete(path);
+}
+
+export function trackChild(c: ChildProcess): void {
+  install();
+  children.add(c);
+  c.once("exit", () => children.delete(c));
+}

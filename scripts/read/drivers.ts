@@ -1,0 +1,172 @@
+// Harvests what the shim's kernel needs at run time (DESIGN.md §1.5): its
+// modules (decompressed, depmod re-run), firmware from the shim, then the
+// recovery image (recovery wins), then --firmware, and the recovery's
+// modprobe.d. The result is a staging tree and a summary for the manifest.
+import { copyFile, lstat, mkdir, readdir, readFile, readlink, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
+import { UserError } from "../lib/errors.js";
+import { runOk } from "../lib/exec.js";
+import { decompress, type Codec } from "./codecs.js";
+import { dumpTree, listDir, type ExtFs } from "./extfs.js";
+
+export interface FirmwareConflict {
+  path: string;
+  /** sources in order; the last one won */
+  from: string[];
+}
+
+export interface DriverHarvest {
+  /** staging root: lib/modules/<release>, lib/firmware, lib/modprobe.d */
+  root: string;
+  moduleRelease: string;
+  modules: number;
+  decompressedModules: number;
+  firmwareFiles: number;
+  conflicts: FirmwareConflict[];
+  modprobeFiles: string[];
+  /** total bytes of file data, for sizing */
+  bytes: number;
+  entries: number;
+}
+
+async function* walk(dir: string): AsyncGenerator<string> {
+  for (const name of (await readdir(dir)).sort()) {
+    const p = join(dir, name);
+    const st = await lstat(p);
+    if (st.isDirectory()) yield* walk(p);
+    else yield p;
+  }
+}
+
+const moduleCodecs: [string, Codec][] = [
+  [".ko.gz", "gzip"],
+  [".ko.xz", "xz"],
+  [".ko.zst", "zstd"],
+];
+
+/** ChromeOS kernels only load modules from a file on disk, uncompressed. */
+async function decompressModules(dir: string): Promise<{ total: number; decompressed: number }> {
+  let total = 0;
+  let decompressed = 0;
+  for await (const p of walk(dir)) {
+    const hit = moduleCodecs.find(([ext]) => p.endsWith(ext));
+    if (hit) {
+      await writeFile(p.slice(0, -hit[0].length + 3), await decompress(hit[1], await readFile(p)));
+      await unlink(p);
+      decompressed++;
+      total++;
+    } else if (p.endsWith(".ko")) total++;
+  }
+  return { total, decompressed };
+}
+
+async function sameContent(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([lstat(a), lstat(b)]);
+  if (sa.isSymbolicLink() || sb.isSymbolicLink()) return sa.isSymbolicLink() && sb.isSymbolicLink() && (await readlink(a)) === (await readlink(b));
+  if (sa.size !== sb.size) return false;
+  return (await readFile(a)).equals(await readFile(b));
+}
+
+/** Copies every file of `src` over `dest`, recording files that differed. */
+async function overlay(src: string, dest: string, owners: Map<string, string[]>, sourceName: string, conflicts: FirmwareConflict[]) {
+  for await (const p of walk(src)) {
+    const rel = relative(src, p);
+    const target = join(dest, rel);
+    const prev = owners.get(rel);
+    if (prev) {
+      if (!(await sameContent(p, target))) {
+        const existing = conflicts.find((c) => c.path === rel);
+        if (existing) existing.from.push(sourceName);
+        else conflicts.push({ path: rel, from: [...prev.slice(-1), sourceName] });
+      }
+      await rm(target, { force: true });
+    }
+    await mkdir(dirname(target), { recursive: true });
+    const st = await lstat(p);
+    if (st.isSymbolicLink()) await symlink(await readlink(p), target);
+    else await copyFile(p, target);
+    owners.set(rel, [...(prev ?? []), sourceName]);
+  }
+}
+
+async function dirStats(dir: string) {
+  let bytes = 0;
+  let entries = 0;
+  const count = async (d: string) => {
+    for (const name of await readdir(d)) {
+      const st = await lstat(join(d, name));
+      entries++;
+      if (st.isDirectory()) await count(join(d, name));
+      else bytes += Math.ceil(st.size / 4096) * 4096;
+    }
+  };
+  await count(dir);
+  return { bytes, entries };
+}
+
+export async function harvestDrivers(opts: {
+  work: string;
+  shimRoot: ExtFs;
+  kernelRelease: string | null;
+  recoveryRoot: ExtFs | null;
+  extraFirmware: string | null;
+}): Promise<DriverHarvest> {
+  const root = join(opts.work, "drivers");
+  const pull = join(opts.work, "pull");
+  await mkdir(join(root, "lib/modules"), { recursive: true });
+  await mkdir(join(root, "lib/firmware"), { recursive: true });
+
+  // Modules: exactly the running kernel's release.
+  const releases = ((await listDir(opts.shimRoot, "/lib/modules")) ?? []).filter((e) => e.kind === "dir").map((e) => e.name);
+  let release = opts.kernelRelease;
+  if (!release || !releases.includes(release)) {
+    if (releases.length === 1 && !release) release = releases[0]!;
+    else {
+      throw new UserError(
+        opts.shimRoot.where,
+        `has no lib/modules/${release ?? "<release>"} for the shim's kernel (found: ${releases.join(", ") || "none"})`,
+        "the shim's ROOT-A does not match its kernel; use --drivers none to build without drivers",
+      );
+    }
+  }
+  await dumpTree(opts.shimRoot, `/lib/modules/${release}`, join(root, "lib/modules"));
+  const mods = await decompressModules(join(root, "lib/modules", release));
+  await runOk("depmod", ["-b", root, release]);
+
+  // Firmware: shim, then recovery (wins), then --firmware (wins).
+  const owners = new Map<string, string[]>();
+  const conflicts: FirmwareConflict[] = [];
+  const sources: [string, ExtFs | string][] = [["shim", opts.shimRoot]];
+  if (opts.recoveryRoot) sources.push(["recovery", opts.recoveryRoot]);
+  if (opts.extraFirmware) sources.push(["--firmware", opts.extraFirmware]);
+  for (const [name, src] of sources) {
+    let dir: string;
+    if (typeof src === "string") dir = src;
+    else {
+      const into = join(pull, name);
+      await mkdir(into, { recursive: true });
+      if (!(await dumpTree(src, "/lib/firmware", into))) continue;
+      dir = join(into, "firmware");
+    }
+    await overlay(dir, join(root, "lib/firmware"), owners, name, conflicts);
+  }
+
+  // modprobe.d from the recovery image (lib first, etc overrides by name).
+  const modprobeFiles: string[] = [];
+  if (opts.recoveryRoot) {
+    for (const d of ["/lib/modprobe.d", "/etc/modprobe.d"]) {
+      const into = join(pull, `modprobe${d.replace(/\//g, "_")}`);
+      await mkdir(into, { recursive: true });
+      if (!(await dumpTree(opts.recoveryRoot, d, into))) continue;
+      const got = join(into, "modprobe.d");
+      await mkdir(join(root, "lib/modprobe.d"), { recursive: true });
+      for (const name of (await readdir(got)).sort()) {
+        await copyFile(join(got, name), join(root, "lib/modprobe.d", name));
+        if (!modprobeFiles.includes(name)) modprobeFiles.push(name);
+      }
+    }
+  }
+  await rm(pull, { recursive: true, force: true });
+  const firmwareFiles = owners.size;
+  return { root, moduleRelease: release, modules: mods.total, decompressedModules: mods.decompressed, firmwareFiles, conflicts, modprobeFiles: modprobeFiles.sort(), ...(await dirStats(root)) };
+}

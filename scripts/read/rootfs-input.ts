@@ -1,0 +1,111 @@
+// The --rootfs input: a directory (made into ext4 in place) or an ext4 image
+// (what Nix builds). Only facts needed to plan: sizes, counts, identity.
+import { createHash } from "node:crypto";
+import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { UserError } from "../lib/errors.js";
+import { run } from "../lib/exec.js";
+import type { Bytes } from "../lib/units.js";
+import { ImageFile } from "./image-file.js";
+import { sha256File } from "./hash.js";
+
+export interface RootfsDirEntry {
+  /** path relative to the root, "/"-separated, no leading slash */
+  path: string;
+  kind: "file" | "dir" | "symlink" | "other";
+  size: number;
+}
+
+export type RootfsInput =
+  | {
+      kind: "dir";
+      path: string;
+      /** bytes of file data, rounded up to 4 KiB blocks */
+      dataBytes: Bytes;
+      entries: RootfsDirEntry[];
+      /** SHA-256 over the sorted listing (path, type, mode, size, mtime, link target) */
+      identity: string;
+      hasInit: boolean;
+    }
+  | {
+      kind: "image";
+      path: string;
+      size: Bytes;
+      blockSize: number;
+      blockCount: number;
+      freeBlocks: number;
+      features: string[];
+      label: string;
+      identity: string;
+      hasInit: boolean;
+    };
+
+async function walkDir(root: string) {
+  const entries: RootfsDirEntry[] = [];
+  const h = createHash("sha256");
+  let dataBytes = 0;
+  const walk = async (rel: string) => {
+    const names = (await readdir(join(root, rel))).sort();
+    for (const name of names) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = await lstat(join(root, r));
+      const kind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+      entries.push({ path: r, kind, size: st.size });
+      const target = kind === "symlink" ? await readlink(join(root, r)) : "";
+      h.update(`${r}\0${kind}\0${st.mode}\0${st.size}\0${Math.floor(st.mtimeMs / 1000)}\0${target}\n`);
+      if (kind === "file") dataBytes += Math.ceil(st.size / 4096) * 4096;
+      if (kind === "dir") await walk(r);
+    }
+  };
+  await walk("");
+  return { entries, dataBytes: dataBytes as Bytes, identity: h.digest("hex") };
+}
+
+export async function readRootfsInput(path: string): Promise<RootfsInput> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    throw new UserError(path, "--rootfs: no such file or directory", "pass a root file system directory or an ext4 image");
+  }
+  if (st.isDirectory()) {
+    try {
+      const w = await walkDir(path);
+      if (w.entries.length === 0) throw new UserError(path, "--rootfs: the directory is empty", "pass the root of a Linux file system (with /sbin/init)");
+      const init = w.entries.find((e) => e.path === "sbin/init");
+      return { kind: "dir", path, ...w, hasInit: !!init && init.kind !== "dir" };
+    } catch (e) {
+      if (e instanceof UserError) throw e;
+      const err = e as NodeJS.ErrnoException;
+      throw new UserError(err.path ?? path, `--rootfs: cannot read (${err.code ?? err.message})`, "make the whole tree readable by this user");
+    }
+  }
+  const img = await ImageFile.open(path).catch((e: unknown) => {
+    if (e instanceof UserError) throw new UserError(path, `--rootfs: ${e.message}`, e.hint);
+    throw e;
+  });
+  await img.close();
+  const r = await run("dumpe2fs", ["-h", path]);
+  if (r.exitCode !== 0) {
+    throw new UserError(path, "--rootfs: not a directory and not an ext2/ext4 file system image", "pass a directory or the ext4 image that `nix build .#rootfs-<board>` makes");
+  }
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(r.stdout)?.[1]?.trim() ?? "";
+  const blockSize = Number(field("Block size"));
+  const blockCount = Number(field("Block count"));
+  if (blockSize * blockCount > st.size) {
+    throw new UserError(path, `--rootfs: the ext4 image is truncated (file system is ${blockSize * blockCount} bytes, file has ${st.size})`, "build or copy the image again");
+  }
+  const probe = await run("debugfs", ["-R", "stat /sbin/init", path]);
+  return {
+    kind: "image",
+    path,
+    size: st.size as Bytes,
+    blockSize,
+    blockCount,
+    freeBlocks: Number(field("Free blocks")),
+    features: field("Filesystem features").split(/\s+/).filter(Boolean),
+    label: field("Filesystem volume name").replace(/^<none>$/, ""),
+    identity: (await sha256File(path)).hex,
+    hasInit: probe.exitCode === 0 && !/File not found/.test(probe.stderr),
+  };
+}

@@ -1,0 +1,68 @@
+// Contract item 5: the root file systems the bootloader finds by GPT name
+// (`shimboot_rootfs:<label>`), the driver partition `vendor`, and the last
+// partition being a rootfs so it can grow to the USB's size.
+import { SHIMBOOT_ROOTFS_PREFIX } from "../read/chromeos-image.js";
+import { extFsAt } from "../read/extfs.js";
+import { TYPE_GUID, type Partition } from "../read/gpt.js";
+import { where } from "./check.js";
+import type { VerifyContext } from "./context.js";
+import { statPaths } from "./ext-probe.js";
+import { checkFileSystem } from "./filesystem.js";
+
+/** The label of the partition that carries the shim's modules and firmware. */
+export const VENDOR_LABEL = "vendor";
+/** GPT partition names are 36 UTF-16 code units. */
+const GPT_NAME_UNITS = 36;
+
+const labelOf = (p: Partition) => p.label.slice(SHIMBOOT_ROOTFS_PREFIX.length);
+const roleOf = (p: Partition) => (labelOf(p) === VENDOR_LABEL ? "vendor" : `rootfs ${labelOf(p) || "(no label)"}`);
+
+export async function checkRootfs(ctx: VerifyContext) {
+  const { list } = ctx;
+  const roots = ctx.partitions.filter((p) => p.label.startsWith(SHIMBOOT_ROOTFS_PREFIX));
+  const systems = roots.filter((p) => labelOf(p) !== VENDOR_LABEL);
+  if (systems.length === 0) {
+    list.fail("rootfs-present", `rootfs: no partition named ${SHIMBOOT_ROOTFS_PREFIX}<label>${roots.length ? ` other than ${VENDOR_LABEL}` : ""}; the bootloader finds root file systems by GPT name`);
+  } else {
+    list.pass("rootfs-present", `rootfs: ${systems.map((p) => `p${p.index} "${labelOf(p)}"`).join(", ")}`);
+  }
+
+  const last = [...ctx.partitions].filter((p) => p.size > 0).sort((a, b) => a.start + a.size - (b.start + b.size)).at(-1);
+  if (last && systems.includes(last)) list.pass("rootfs-last", `rootfs: the last partition, p${last.index}, is a rootfs (it can grow)`, last.index);
+  else if (last) {
+    const what = roots.includes(last) ? `the ${VENDOR_LABEL} driver partition` : `"${last.label}" (${last.typeName}), not a rootfs`;
+    list.fail("rootfs-last", `rootfs: the partition at the end of the disk is p${last.index}, ${what}; the rootfs must be last so it can grow to the USB's size`, last.index);
+  }
+
+  for (const p of roots) await checkOne(ctx, p);
+}
+
+async function checkOne(ctx: VerifyContext, p: Partition) {
+  const { list } = ctx;
+  const W = where(p.index, roleOf(p));
+  const label = labelOf(p);
+  if (label === "") list.fail("rootfs-name", `${W}: GPT name "${p.label}" has an empty label after ${SHIMBOOT_ROOTFS_PREFIX}`, p.index);
+  else if (p.label.length > GPT_NAME_UNITS) list.fail("rootfs-name", `${W}: GPT name "${p.label}" is ${p.label.length} UTF-16 units, GPT holds ${GPT_NAME_UNITS}`, p.index);
+  else list.pass("rootfs-name", `${W}: GPT name "${p.label}"`, p.index);
+
+  if (p.type !== TYPE_GUID.linuxData) list.fail("rootfs-type", `${W}: type is ${p.typeName}, must be Linux data (${TYPE_GUID.linuxData})`, p.index);
+  else list.pass("rootfs-type", `${W}: type Linux data`, p.index);
+
+  const fs = extFsAt(ctx.img.path, p.start, `${ctx.img.path} partition ${p.index}`);
+  const allowed = ctx.features && { features: ctx.features.ext4, kernel: ctx.features.kernel };
+  if (!(await checkFileSystem(list, { prefix: "rootfs", where: W, partition: p, fs, family: "ext4", allowed }))) return;
+
+  if (label === VENDOR_LABEL) {
+    const st = await statPaths(fs, ["/lib/modules", "/lib/firmware"]);
+    const present = [...st].filter(([, s]) => s?.kind === "dir").map(([path]) => path.slice(1));
+    if (present.length) list.pass("vendor-drivers", `${W}: ${present.join(" and ")} present`, p.index);
+    else list.fail("vendor-drivers", `${W}: neither lib/modules nor lib/firmware is present; the driver partition carries the shim's modules and firmware`, p.index);
+    return;
+  }
+  const init = (await statPaths(fs, ["/sbin/init"])).get("/sbin/init");
+  if (init && (init.kind === "file" || init.kind === "symlink")) {
+    list.pass("rootfs-init", `${W}: /sbin/init present${init.kind === "symlink" ? ` (-> ${init.target ?? "?"})` : ""}`, p.index);
+  } else {
+    list.fail("rootfs-init", `${W}: /sbin/init ${init ? `is a ${init.kind}` : "is missing"}; the bootloader execs it after pivot_root`, p.index);
+  }
+}

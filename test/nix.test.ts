@@ -1,0 +1,202 @@
+// The Nix side: every .nix file parses, the pure-Nix tests pass, the CLI's
+// view of nix/board-info.nix holds, and the two builder scripts that run
+// without nixpkgs (reproducible ext4, systemd patch) do what they promise.
+import { describe, it, expect } from "vitest";
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, symlinkSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const repo = fileURLToPath(new URL("..", import.meta.url));
+// Debian's nix-bin has no nixbld group; nothing here builds anything.
+const nixOpts = ["--option", "build-users-group", ""];
+
+function nix(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync("nix-instantiate", [...nixOpts, ...args], { cwd: repo, encoding: "utf8" });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function nixFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    if (e.name === "node_modules" || e.name.startsWith(".") || e.name === "dist" || e.name.startsWith("result")) return [];
+    const p = join(dir, e.name);
+    return e.isDirectory() ? nixFiles(p) : e.name.endsWith(".nix") ? [relative(repo, p)] : [];
+  });
+}
+
+function boardInfo(kernel?: string) {
+  // nix-instantiate --eval calls a function file only when given arguments,
+  // so "no kernel" is spelled --arg kernel null.
+  const args = ["--eval", "--strict", "--json", "nix/board-info.nix"];
+  if (kernel) args.push("--argstr", "kernel", kernel);
+  else args.push("--arg", "kernel", "null");
+  const r = nix(args);
+  expect(r.status, r.stderr).toBe(0);
+  return JSON.parse(r.stdout);
+}
+
+describe("every Nix file", () => {
+  const files = nixFiles(repo);
+  it("includes the flake, the module and the pure tests", () => {
+    expect(files).toEqual(expect.arrayContaining(["flake.nix", "nix/modules/default.nix", "nix/tests/harness.nix"]));
+  });
+  for (const file of files) {
+    it(`${file} parses as Nix`, () => {
+      const r = nix(["--parse", file]);
+      expect(r.status, r.stderr).toBe(0);
+    });
+  }
+});
+
+describe("pure-Nix tests", () => {
+  const tests = readdirSync(join(repo, "nix/tests")).filter((f) => f.endsWith("-test.nix"));
+  it("exist", () => expect(tests.length).toBeGreaterThan(3));
+  for (const t of tests) {
+    it(`the checks in nix/tests/${t} all hold`, () => {
+      const r = nix(["--eval", "--strict", `nix/tests/${t}`]);
+      expect(r.status, r.stderr).toBe(0);
+    });
+  }
+  it("a false check makes nix-instantiate fail with its sentence", () => {
+    const r = nix(["--eval", "--strict", "-E", 'let h = import ./nix/tests/harness.nix; in h.run [ (h.check "the sky is green" false) ]']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("FAILED: the sky is green");
+  });
+});
+
+describe("nix/board-info.nix as the CLI reads it", () => {
+  it("lists every board with its kernel, shim hash, recovery URL and policy", () => {
+    const info = boardInfo();
+    expect(Object.keys(info.boards).sort()).toEqual(["dedede", "grunt", "hatch", "nissa", "octopus", "snappy", "zork"]);
+    const d = info.boards.dedede;
+    expect(d).toMatchObject({ arch: "x86_64", kernel: "5.4.85", policy: { kernel: "5.4.85", systemdCeiling: 259 } });
+    expect(d.shim.sha256).toMatch(/^sha256-/);
+    expect(d.recovery.url).toMatch(/^https:\/\/dl\.google\.com\/.*\.zip$/);
+  });
+  it("gives no policy when the kernel is null", () => {
+    expect(boardInfo().policy).toBeNull();
+  });
+  it("cannot be read without arguments, being a function", () => {
+    const r = nix(["--eval", "--strict", "--json", "nix/board-info.nix"]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("cannot convert a function to JSON");
+  });
+  it("gives systemd 257 and no metadata_csum_seed for a 4.14 kernel", () => {
+    const p = boardInfo("4.14.91").policy;
+    expect(p.systemdCeiling).toBe(257);
+    expect(p.ext4Features).not.toContain("metadata_csum_seed");
+    expect(p.ext4Features).not.toContain("orphan_file");
+  });
+  it("gives systemd 260 and orphan_file for a 5.15 kernel", () => {
+    const p = boardInfo("5.15.74").policy;
+    expect(p.systemdCeiling).toBe(260);
+    expect(p.ext4Features).toContain("orphan_file");
+    expect(p.ext2Features).toContain("filetype");
+  });
+});
+
+describe("flake.lock", () => {
+  const lock = JSON.parse(readFileSync(join(repo, "flake.lock"), "utf8"));
+  it("is a version 7 lock file whose root has exactly the two nixpkgs inputs", () => {
+    expect(lock.version).toBe(7);
+    expect(lock.nodes[lock.root].inputs).toEqual({ nixpkgs: "nixpkgs", "nixpkgs-systemd257": "nixpkgs-systemd257" });
+  });
+  it("pins nixos-unstable and the systemd 257 nixpkgs to the design's revisions and hashes", () => {
+    expect(lock.nodes.nixpkgs.locked).toEqual({
+      type: "github", owner: "NixOS", repo: "nixpkgs", rev: "6201e203d09599479a3b3450ed24fa81537ebc4e",
+      narHash: "sha256-ZojAnPuCdy657PbTq5V0Y+AHKhZAIwSIT2cb8UgAz/U=", lastModified: 1775036866,
+    });
+    expect(lock.nodes["nixpkgs-systemd257"].locked).toEqual({
+      type: "github", owner: "NixOS", repo: "nixpkgs", rev: "d3736636ac39ed678e557977b65d620ca75142d0",
+      narHash: "sha256-ifUlBNPpzssInhPfEJIkndSVpDKGe09a1Fk/TGPsI2M=", lastModified: 1759514779,
+    });
+  });
+  it("matches the revisions flake.nix asks for", () => {
+    const flake = readFileSync(join(repo, "flake.nix"), "utf8");
+    expect(flake).toContain(`github:NixOS/nixpkgs/${lock.nodes.nixpkgs.locked.rev}`);
+    expect(flake).toContain(`github:NixOS/nixpkgs/${lock.nodes["nixpkgs-systemd257"].locked.rev}`);
+  });
+});
+
+describe("nix/rootfs/make-ext4.sh", () => {
+  const features = "none,has_journal,ext_attr,resize_inode,dir_index,filetype,extent,flex_bg,sparse_super,large_file,huge_file,dir_nlink,extra_isize,64bit,metadata_csum";
+  const uuid = "11111111-2222-4333-8444-555555555555";
+  const seed = "66666666-7777-4888-8999-000000000000";
+  function tree(root: string) {
+    mkdirSync(join(root, "nix/store/abc-hello/bin"), { recursive: true });
+    mkdirSync(join(root, "sbin"), { recursive: true });
+    writeFileSync(join(root, "nix/store/abc-hello/bin/hello"), "#!/bin/sh\necho hi\n", { mode: 0o555 });
+    symlinkSync("/nix/var/nix/profiles/system/init", join(root, "sbin/init"));
+    return root;
+  }
+  function build(dir: string, img: string) {
+    execFileSync("bash", [join(repo, "nix/rootfs/make-ext4.sh"), dir, img, "nixos", uuid, seed, features], {
+      env: { ...process.env, SOURCE_DATE_EPOCH: "1" }, stdio: "pipe",
+    });
+  }
+  it("gives the same bytes for the same tree built at different times", () => {
+    const w = mkdtempSync(join(tmpdir(), "mkext4-"));
+    try {
+      build(tree(join(w, "a")), join(w, "a.img"));
+      const later = tree(join(w, "b")); // other inode ctimes and atimes
+      build(later, join(w, "b.img"));
+      expect(readFileSync(join(w, "a.img")).equals(readFileSync(join(w, "b.img")))).toBe(true);
+    } finally { rmSync(w, { recursive: true, force: true }); }
+  });
+  it("writes exactly the requested features, label, UUID and hash seed, owned by root", () => {
+    const w = mkdtempSync(join(tmpdir(), "mkext4-"));
+    try {
+      build(tree(join(w, "a")), join(w, "a.img"));
+      const sb = execFileSync("dumpe2fs", ["-h", join(w, "a.img")], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      const have = /^Filesystem features:\s+(.*)$/m.exec(sb)![1]!.trim().split(/\s+/).sort();
+      expect(have).toEqual(features.split(",").slice(1).sort());
+      expect(sb).toMatch(new RegExp(`^Filesystem UUID:\\s+${uuid}$`, "m"));
+      expect(sb).toMatch(new RegExp(`^Directory Hash Seed:\\s+${seed}$`, "m"));
+      expect(sb).toMatch(/^Filesystem volume name:\s+nixos$/m);
+      const st = execFileSync("debugfs", ["-R", "stat /nix/store/abc-hello/bin/hello", join(w, "a.img")], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+      expect(st).toMatch(/User:\s+0\s+Group:\s+0/);
+    } finally { rmSync(w, { recursive: true, force: true }); }
+  });
+});
+
+describe("nix/systemd/apply-mount-nofollow.sh", () => {
+  const patch = join(repo, "nix/systemd/mount-nofollow.patch");
+  const script = join(repo, "nix/systemd/apply-mount-nofollow.sh");
+  // The function as systemd 257 has it, rebuilt from the patch's own old side.
+  const hunk = readFileSync(patch, "utf8").split("\n");
+  const at = hunk.findIndex((l) => l.startsWith("@@"));
+  const oldSide = hunk.slice(at + 1).filter((l) => l.startsWith(" ") || l.startsWith("-")).map((l) => l.slice(1));
+  const signature = ["int mount_nofollow(", "                const char *source,", "                const char *target,",
+    "                const char *filesystemtype,", "                unsigned long mountflags,"];
+  const v257 = ["#include <sys/mount.h>", "", ...signature, ...oldSide, "int after(void) { return 0; }", ""].join("\n");
+  function run(file: string, content: string) {
+    const w = mkdtempSync(join(tmpdir(), "sdpatch-"));
+    mkdirSync(join(w, file, ".."), { recursive: true });
+    writeFileSync(join(w, file), content);
+    const r = spawnSync("bash", [script, patch], { cwd: w, encoding: "utf8" });
+    const out = readFileSync(join(w, file), "utf8");
+    rmSync(w, { recursive: true, force: true });
+    return { status: r.status, out, log: r.stdout + r.stderr };
+  }
+  it("turns systemd 257's mount_nofollow() into a plain mount() with the patch file itself", () => {
+    const r = run("src/basic/mountpoint-util.c", v257);
+    expect(r.status, r.log).toBe(0);
+    expect(r.log).not.toContain("does not match");
+    expect(r.out).toContain("if (mount(source, target, filesystemtype, mountflags, data) < 0)");
+    expect(r.out).not.toContain("O_NOFOLLOW");
+    expect(r.out).toContain("int after(void)");
+  });
+  it("replaces a body the patch does not know, in whichever file defines the function", () => {
+    const newer = v257.replace("fd = open(target, O_PATH|O_CLOEXEC|O_NOFOLLOW);", "fd = open_tree(AT_FDCWD, target, OPEN_TREE_CLOEXEC);");
+    const r = run("src/shared/mount-util.c", newer);
+    expect(r.status, r.log).toBe(0);
+    expect(r.out).toContain("if (mount(source, target, filesystemtype, mountflags, data) < 0)");
+    expect(r.out).not.toContain("open_tree");
+  });
+  it("fails when no file defines mount_nofollow()", () => {
+    const r = run("src/basic/other.c", "int other(void) { return 0; }\n");
+    expect(r.status).not.toBe(0);
+    expect(r.log).toContain("no definition of mount_nofollow()");
+  });
+});
