@@ -7,6 +7,7 @@ import { formatInspect, inspectReport } from "./commands/inspect.js";
 import { build, formatPlan } from "./commands/build.js";
 import { ENV_NAMES, resolveBuildOptions } from "./commands/build-options.js";
 import { VERSION } from "./version.js";
+import { verifyCommand } from "./commands/verify.js";
 
 const program = new Command();
 program
@@ -28,6 +29,17 @@ program
     const path = z.string().min(1).parse(image);
     const r = await inspectReport(path, { hash: opts.hash });
     process.stdout.write(opts.json ? JSON.stringify(r, null, 2) + "\n" : formatInspect(r) + "\n");
+  });
+
+program
+  .command("verify")
+  .description("Check a disk image against the shimboot contract, item by item (exit 1 if any item fails)")
+  .argument("<image>", "a shimboot disk image")
+  .option("--shim <file>", "the RMA shim it was built from: partition 2 must equal its KERN-A byte for byte")
+  .option("--json", "print a JSON report")
+  .action(async (image: unknown, raw: unknown) => {
+    const opts = z.object({ shim: z.string().min(1).optional(), json: z.boolean().optional() }).parse(raw);
+    process.exitCode = await verifyCommand(z.string().min(1).parse(image), opts);
   });
 
 const envHelp = Object.entries(ENV_NAMES)
@@ -64,7 +76,7 @@ program
 export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv);
-    return 0;
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       return e.exitCode === 0 ? 0 : 2;

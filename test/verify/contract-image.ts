@@ -105,11 +105,11 @@ export async function contractLayout(work: string, shim: FixtureName = "shim-x86
     protectiveMbr: true,
     trees,
     parts: [
-      { index: 1, label: "STATE", type: DATA_TYPE, sectors: 4096, content: { ext: "ext4", dir: trees.state, features: EXT4_FEATURES } },
+      { index: 1, label: "STATE", type: DATA_TYPE, sectors: 4096, content: { ext: "ext4", dir: trees.state, features: [...EXT4_FEATURES] } },
       { index: 2, label: "KERN-A", type: KERNEL_TYPE, sectors: spec.kernSectors, content: { shimKernel: true }, attrs: { successful: 1, tries: 5, priority: 10 } },
-      { index: 3, label: "bootloader", type: ROOTFS_TYPE, sectors: 8192, content: { ext: "ext2", dir: trees.bootloader, features: EXT2_FEATURES, devConsole: true } },
-      { index: 4, label: "shimboot_rootfs:vendor", type: DATA_TYPE, sectors: 16384, content: { ext: "ext4", dir: trees.vendor, features: EXT4_FEATURES } },
-      { index: 5, label: "shimboot_rootfs:nixos", type: DATA_TYPE, sectors: 32768, content: { ext: "ext4", dir: trees.rootfs, features: EXT4_FEATURES } },
+      { index: 3, label: "bootloader", type: ROOTFS_TYPE, sectors: 8192, content: { ext: "ext2", dir: trees.bootloader, features: [...EXT2_FEATURES], devConsole: true } },
+      { index: 4, label: "shimboot_rootfs:vendor", type: DATA_TYPE, sectors: 16384, content: { ext: "ext4", dir: trees.vendor, features: [...EXT4_FEATURES] } },
+      { index: 5, label: "shimboot_rootfs:nixos", type: DATA_TYPE, sectors: 32768, content: { ext: "ext4", dir: trees.rootfs, features: [...EXT4_FEATURES] } },
     ],
   };
 }

@@ -28,6 +28,8 @@ SB_ENTRIES="$SB_RUN/entries"
 SB_VENDORS="$SB_RUN/vendors"
 SB_MOUNTS="$SB_RUN/mounts"
 SB_READERS=""
+SB_INPUT_DIRECT=""
+SB_FRECON=""
 SB_IN_TTY=""
 SB_IN_LINE=""
 SB_BOOTDISK=""
@@ -115,9 +117,16 @@ sb_reader() {
 sb_input_start() {
   local c
   [ -n "$SB_READERS" ] && return 0
+  [ -n "$SB_INPUT_DIRECT" ] && return 0
   if [ ! -p "$SB_FIFO" ]; then
     rm -f "$SB_FIFO"
-    mkfifo "$SB_FIFO"
+    if ! mkfifo "$SB_FIFO" 2>/dev/null; then
+      # No FIFO (no mkfifo applet): read the screen console directly.
+      SB_INPUT_DIRECT=$(sb_primary_console)
+      [ -n "$SB_INPUT_DIRECT" ] || return 1
+      exec 3<"$SB_INPUT_DIRECT"
+      return 0
+    fi
   fi
   exec 3<>"$SB_FIFO"
   for c in $SB_CONSOLES; do
@@ -130,6 +139,11 @@ sb_input_start() {
 # the terminal's input from the booted system or the rescue shell).
 sb_input_stop() {
   local p
+  if [ -n "$SB_INPUT_DIRECT" ]; then
+    exec 3<&-
+    SB_INPUT_DIRECT=""
+    return 0
+  fi
   [ -n "$SB_READERS" ] || return 0
   for p in $SB_READERS; do kill "$p" 2>/dev/null; done
   for p in $SB_READERS; do wait "$p" 2>/dev/null; done
@@ -142,14 +156,19 @@ sb_input_stop() {
 sb_input_read() {
   local raw cr
   cr=$(printf '\r')
-  sb_input_start
+  sb_input_start || return 1
   if [ -n "$1" ] && [ "$1" -gt 0 ]; then
     IFS= read -t "$1" -r raw <&3 || return 1
   else
     IFS= read -r raw <&3 || return 1
   fi
-  SB_IN_TTY="${raw%% *}"
-  SB_IN_LINE="${raw#* }"
+  if [ -n "$SB_INPUT_DIRECT" ]; then
+    SB_IN_TTY="$SB_INPUT_DIRECT"
+    SB_IN_LINE="$raw"
+  else
+    SB_IN_TTY="${raw%% *}"
+    SB_IN_LINE="${raw#* }"
+  fi
   SB_IN_LINE="${SB_IN_LINE%"$cr"}"
   return 0
 }
@@ -543,7 +562,11 @@ sb_shell() {
   dir=/
   [ -n "$n" ] && dir="$SB_NEWROOT"
   # shellcheck disable=SC2094 # the terminal is the shell's stdin and stdout
-  (cd "$dir" && exec setsid -c "$@" <"$tty" >"$tty" 2>&1)
+  if setsid -c true </dev/null >/dev/null 2>&1; then
+    (cd "$dir" && exec setsid -c "$@" <"$tty" >"$tty" 2>&1)
+  else
+    (cd "$dir" && exec setsid "$@" <"$tty" >"$tty" 2>&1)
+  fi
   sb_unmount_all
   sb_input_start
 }
@@ -560,6 +583,20 @@ sb_power() {
 
 # -------------------------------------------------------------------- main --
 
+# The busybox applets (beyond the shell's builtins) this bootloader runs; the
+# shim's busybox should have them all (README.md).
+SB_APPLETS="cat chroot cut date dd grep head kill mkdir mkfifo mount mv
+pivot_root poweroff readlink reboot rm sed setsid sleep sort stat stty sync
+tail touch tr umount uname wc"
+
+sb_check_applets() {
+  local a missing=""
+  for a in $SB_APPLETS; do
+    command -v "$a" >/dev/null 2>&1 || missing="$missing $a"
+  done
+  [ -z "$missing" ] || sb_say "Warning: missing commands:$missing (some menu actions may fail)"
+}
+
 main() {
   local auto=1 def choice
   mkdir -p "$SB_RUN"
@@ -568,7 +605,10 @@ main() {
   # stray output of commands goes to the log, never lost
   exec </dev/null >>"$SB_LOGBUF" 2>&1
 
+  # Read the consoles from the start, so nothing typed early is lost.
+  sb_input_start
   sb_say "shimboot bootloader on $(uname -r); consoles: ${SB_CONSOLES:-none}"
+  sb_check_applets
   sb_conf_load "$SB_CONF" 2>"$SB_RUN/conf.err"
   sb_say_file "$SB_RUN/conf.err"
   sb_log "config: SHIMBOOT_TIMEOUT=$SB_TIMEOUT SHIMBOOT_DEFAULT=$SB_DEFAULT"
