@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { UserError } from "./lib/errors.js";
 import { run } from "./lib/exec.js";
+import { makeWorkDir } from "./lib/workdir.js";
 
 const Policy = z.object({
   kernel: z.string(),
@@ -49,7 +50,10 @@ export async function loadBoardInfo(kernel?: string): Promise<z.infer<typeof Boa
   // nix-instantiate only calls the file's function when given an argument
   if (kernel) args.push("--argstr", "kernel", kernel);
   else args.push("--arg", "kernel", "null");
-  const r = await run("nix-instantiate", args);
+  // Pure evaluation needs no store or daemon (dummy://), and a private HOME
+  // keeps Nix from touching the user's profile (or failing on an unwritable one).
+  const home = await makeWorkDir("shimboot-nix-");
+  const r = await run("nix-instantiate", args, { env: { NIX_REMOTE: "dummy://", HOME: home.path, XDG_CACHE_HOME: home.path } }).finally(() => home.dispose());
   if (r.exitCode !== 0) throw new Error(`nix-instantiate board-info.nix failed: ${r.stderr.trim()}`);
   const parsed = BoardInfoJson.parse(JSON.parse(r.stdout));
   cache.set(key, parsed);

@@ -111,6 +111,13 @@ export async function readPartitionTable(img: ImageFile): Promise<PartitionTable
     if (primarySig !== "EFI PART" && secondarySig !== "EFI PART") {
       throw new UserError(img.path, "has no GPT partition table: not a ChromeOS disk image", "pass the unzipped shim or recovery .bin");
     }
+    if (primarySig === "EFI PART") {
+      // the primary header says where the disk ends: a shorter file was cut
+      const alternateLba = Number((await img.read(SECTOR_SIZE + 32, 8)).readBigUInt64LE(0));
+      if ((alternateLba + 1) * SECTOR_SIZE > img.size) {
+        throw new UserError(img.path, `is truncated: its GPT says the disk is ${(alternateLba + 1) * SECTOR_SIZE} bytes but the file has ${img.size}`, "the download or copy was incomplete; fetch the image again");
+      }
+    }
     throw new UserError(img.path, "GPT headers are corrupt (both copies fail their checks)", "the image is damaged; fetch it again");
   }
   const partitions = parseCgptShow(r.stdout);

@@ -1,7 +1,7 @@
 // The --rootfs input: a directory (made into ext4 in place) or an ext4 image
 // (what Nix builds). Only facts needed to plan: sizes, counts, identity.
 import { createHash } from "node:crypto";
-import { lstat, readdir, readlink, stat } from "node:fs/promises";
+import { access, constants, lstat, readdir, readlink, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
@@ -53,7 +53,13 @@ async function walkDir(root: string) {
       entries.push({ path: r, kind, size: st.size });
       const target = kind === "symlink" ? await readlink(join(root, r)) : "";
       h.update(`${r}\0${kind}\0${st.mode}\0${st.size}\0${Math.floor(st.mtimeMs / 1000)}\0${target}\n`);
-      if (kind === "file") dataBytes += Math.ceil(st.size / 4096) * 4096;
+      if (kind === "file") {
+        dataBytes += Math.ceil(st.size / 4096) * 4096;
+        // mke2fs would stop halfway on an unreadable file: say which, now
+        await access(join(root, r), constants.R_OK).catch(() => {
+          throw new UserError(join(root, r), "--rootfs: this file is not readable by the current user", "fix its permissions, or build as a user who can read the whole tree");
+        });
+      }
       if (kind === "dir") await walk(r);
     }
   };

@@ -74,24 +74,24 @@ export function checkLayout(img: ImageFile, partitions: Partition[], list: Check
   const fileSectors = img.size / SECTOR_SIZE;
   const firstUsable = 2 + ENTRY_SECTORS;
   const lastUsable = fileSectors - 2 - ENTRY_SECTORS; // inclusive
-  const outside: string[] = [];
+  const name = (p: Partition) => `p${p.index} (${p.label || "unnamed"})`;
+  const outside: { p: Partition; text: string }[] = [];
   for (const p of partitions) {
     const end = p.start + p.size - 1;
-    if (end >= fileSectors) outside.push(`p${p.index} (${p.label || "unnamed"}) ends at sector ${end} but the file has ${fileSectors} sectors`);
-    else if (p.start < firstUsable) outside.push(`p${p.index} (${p.label || "unnamed"}) starts at sector ${p.start}, inside the primary GPT (first usable sector ${firstUsable})`);
-    else if (end > lastUsable) outside.push(`p${p.index} (${p.label || "unnamed"}) ends at sector ${end}, inside the secondary GPT (last usable sector ${lastUsable})`);
+    if (end >= fileSectors) outside.push({ p, text: `${name(p)} ends at sector ${end} but the file has ${fileSectors} sectors` });
+    else if (p.start < firstUsable) outside.push({ p, text: `${name(p)} starts at sector ${p.start}, inside the primary GPT (first usable sector ${firstUsable})` });
+    else if (end > lastUsable) outside.push({ p, text: `${name(p)} ends at sector ${end}, inside the secondary GPT (last usable sector ${lastUsable})` });
   }
-  const only = (xs: Partition[]) => (xs.length === 1 ? xs[0]!.index : undefined);
-  if (outside.length) list.fail("layout-bounds", `layout: ${outside.join("; ")}`, outside.length === 1 ? Number(/^p(\d+)/.exec(outside[0]!)![1]) : undefined);
+  if (outside.length) list.fail("layout-bounds", `layout: ${outside.map((o) => o.text).join("; ")}`, outside.length === 1 ? outside[0]!.p.index : undefined);
   else list.pass("layout-bounds", "layout: every partition lies inside the file, clear of both GPT copies");
 
   const sorted = partitions.filter((p) => p.size > 0).sort((a, b) => a.start - b.start);
   const overlaps: [Partition, Partition][] = [];
   for (let i = 0; i < sorted.length; i++) {
-    for (let j = i + 1; j < sorted.length && sorted[j]!.start < sorted[i]!.start + sorted[i]!.size; j++) overlaps.push([sorted[i]!, sorted[j]!]);
+    const a = sorted[i]!;
+    for (let j = i + 1; j < sorted.length && sorted[j]!.start < a.start + a.size; j++) overlaps.push([a, sorted[j]!]);
   }
-  if (overlaps.length) {
-    const text = overlaps.map(([a, b]) => `p${a.index} (sectors ${a.start}–${a.start + a.size - 1}) overlaps p${b.index} (sectors ${b.start}–${b.start + b.size - 1})`);
-    list.fail("layout-overlap", `layout: ${text.join("; ")}`, only(overlaps.length === 1 ? [overlaps[0]![1]] : []));
-  } else list.pass("layout-overlap", "layout: no two partitions overlap");
+  const span = (p: Partition) => `p${p.index} (sectors ${p.start}–${p.start + p.size - 1})`;
+  if (overlaps.length) list.fail("layout-overlap", `layout: ${overlaps.map(([a, b]) => `${span(a)} overlaps ${span(b)}`).join("; ")}`);
+  else list.pass("layout-overlap", "layout: no two partitions overlap");
 }

@@ -41,7 +41,8 @@ export async function writeImage(w: WriteInputs): Promise<void> {
 
   const part = (role: PlannedPartition["role"]) => plan.partitions.find((p) => p.role === role);
 
-  // The rootfs first: e2image shortens the file to the end of what it wrote.
+  // The rootfs first: e2image and resize2fs set the file's length to the end
+  // of the file system, so the image is extended again after each.
   const rootfs = part("rootfs")!;
   w.progress(`rootfs: writing ${rootfs.label}`);
   if (rootfs.content.kind === "rootfs-image") {
@@ -50,6 +51,7 @@ export async function writeImage(w: WriteInputs): Promise<void> {
     w.progress("rootfs: growing the file system to its partition");
     const r = await run("resize2fs", ["-f", `${img}?offset=${offsetOf(rootfs)}`, `${Math.floor(rootfs.bytes / 1024)}K`], { env: e2fsEnv(epoch) });
     if (r.exitCode !== 0) throw new Error(`resize2fs rootfs: ${r.stderr.trim()}`);
+    await truncate(img, plan.totalBytes); // resize2fs also sets a regular file's length
   } else if (rootfs.content.kind === "rootfs-dir") {
     await makeExtFs(img, offsetOf(rootfs), rootfs.bytes, rootfs.content.fs, rootfs.content.from, epoch);
     w.progress("rootfs: owners root:root, times from SOURCE_DATE_EPOCH");
@@ -59,7 +61,7 @@ export async function writeImage(w: WriteInputs): Promise<void> {
     await debugfsWrite(img, offsetOf(rootfs), cmds, work, epoch, "the rootfs");
   }
   const items: InjectItem[] = [];
-  if (plan.inject.drivers && w.driversRoot) items.push(...(await itemsFromTree(join(w.driversRoot, "lib"), "/lib")).map((i) => i));
+  if (plan.inject.drivers && w.driversRoot) items.push(...await itemsFromTree(join(w.driversRoot, "lib"), "/lib"));
   if (w.wifiFiles.length) {
     const dir = join(work, "wifi");
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -79,10 +81,8 @@ export async function writeImage(w: WriteInputs): Promise<void> {
   if (vendor?.content.kind === "vendor" && w.driversRoot) {
     w.progress("vendor: drivers partition");
     await makeExtFs(img, offsetOf(vendor), vendor.bytes, vendor.content.fs, w.driversRoot, epoch);
-    const fs = extFsAt(img, vendor.start, `${img} vendor`);
     const cmds = [...fixupCommands("/", { uid: 0, gid: 0 }, epoch), ...fixupCommands("/lost+found", { uid: 0, gid: 0 }, epoch)];
     for (const it of await itemsFromTree(w.driversRoot, "")) cmds.push(...fixupCommands(it.dest, { uid: 0, gid: 0 }, epoch));
-    void fs;
     await debugfsWrite(img, offsetOf(vendor), cmds, work, epoch, "the vendor partition");
   }
 

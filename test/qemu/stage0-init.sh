@@ -27,7 +27,7 @@ info() {
 
 fail() {
   echo "STAGE0-FAILED: $*"
-  cat /proc/partitions 2>/dev/null
+  cat /proc/partitions 2>/dev/null # test diagnostics
   poweroff -f
   sleep 10
   exit 1
@@ -76,6 +76,7 @@ while [ $try -lt 20 ]; do
   try=$((try + 1))
   sleep 1
 done
+# (test diagnostics, not in the shim: show what cgpt sees before failing)
 [ -n "$USB_DEV" ] || cgpt find -v -u "$KERN_ARG_KERN_GUID"
 [ -n "$USB_DEV" ] || fail "no partition follows the kernel partition with GUID $KERN_ARG_KERN_GUID"
 info "kernel partition $kern_dev, bootloader $USB_DEV"
