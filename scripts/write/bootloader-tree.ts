@@ -117,7 +117,7 @@ export async function stageBootloaderTree(dir: string, entries: CpioEntry[], ove
     // a symlink's mode bits are ignored by the kernel; keep what mke2fs made
     fixups.push(...fixupCommands("/" + path, m.mode >>> 12 === 0o12 ? { uid: m.uid, gid: m.gid, mtime: m.mtime } : m, epoch));
   }
-  fixups.push(...fixupCommands("/", { mode: TYPE_BITS.dir | 0o755, uid: 0, gid: 0 }, epoch), ...fixupCommands("/lost+found", { uid: 0, gid: 0 }, epoch));
+  fixups.push(...fixupCommands("/", { mode: TYPE_BITS.dir | 0o755, uid: 0, gid: 0, mtime: epoch }, epoch), ...fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch));
   return { dir, fixups, content: { dataBytes, entries: meta.size + 2 } };
 }
 

@@ -73,14 +73,18 @@ export interface InodeMeta {
   mtime: number;
 }
 
-/** set_inode_field commands that pin owner, mode and every timestamp. */
+/**
+ * set_inode_field commands that pin owner, mode and times: access and change
+ * times become SOURCE_DATE_EPOCH (they record when the build ran); the
+ * modification time is set only when given (a source's own mtime is content).
+ */
 export function fixupCommands(path: string, meta: Partial<InodeMeta>, epoch: number): string[] {
   const p = dq(path);
   const out: string[] = [];
   if (meta.mode !== undefined) out.push(`sif ${p} mode 0${meta.mode.toString(8)}`);
   if (meta.uid !== undefined) out.push(`sif ${p} uid ${meta.uid}`);
   if (meta.gid !== undefined) out.push(`sif ${p} gid ${meta.gid}`);
-  const mtime = Math.min(meta.mtime ?? epoch, epoch);
-  out.push(`sif ${p} mtime ${mtime}`, `sif ${p} atime ${epoch}`, `sif ${p} ctime ${epoch}`);
+  if (meta.mtime !== undefined) out.push(`sif ${p} mtime ${meta.mtime}`);
+  out.push(`sif ${p} atime ${epoch}`, `sif ${p} ctime ${epoch}`);
   return out;
 }

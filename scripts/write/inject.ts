@@ -69,11 +69,11 @@ export async function injectCommands(fs: ExtFs, items: InjectItem[], epoch: numb
     else cmds.push(`symlink ${dq(it.dest)} ${dq(it.target ?? "")}`);
   }
   for (const d of [...dirs].sort()) {
-    if (exists.get(d) !== "dir") cmds.push(...fixupCommands(d, { mode: 0o040755, uid: 0, gid: 0 }, epoch));
+    if (exists.get(d) !== "dir") cmds.push(...fixupCommands(d, { mode: 0o040755, uid: 0, gid: 0, mtime: epoch }, epoch));
   }
   for (const it of items) {
     if (it.dir) continue;
-    cmds.push(...fixupCommands(it.dest, it.source ? { mode: 0o100000 | it.mode, uid: 0, gid: 0 } : { uid: 0, gid: 0 }, epoch));
+    cmds.push(...fixupCommands(it.dest, it.source ? { mode: 0o100000 | it.mode, uid: 0, gid: 0, mtime: epoch } : { uid: 0, gid: 0, mtime: epoch }, epoch));
   }
   return cmds;
 }

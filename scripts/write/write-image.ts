@@ -57,7 +57,7 @@ export async function writeImage(w: WriteInputs): Promise<void> {
     w.progress("rootfs: owners root:root, times from SOURCE_DATE_EPOCH");
     const cmds = fixupCommands("/", { uid: 0, gid: 0 }, epoch);
     for (const e of w.rootfsEntries ?? []) cmds.push(...fixupCommands("/" + e.path, { uid: 0, gid: 0 }, epoch));
-    cmds.push(...fixupCommands("/lost+found", { uid: 0, gid: 0 }, epoch));
+    cmds.push(...fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch));
     await debugfsWrite(img, offsetOf(rootfs), cmds, work, epoch, "the rootfs");
   }
   const items: InjectItem[] = [];
@@ -81,8 +81,8 @@ export async function writeImage(w: WriteInputs): Promise<void> {
   if (vendor?.content.kind === "vendor" && w.driversRoot) {
     w.progress("vendor: drivers partition");
     await makeExtFs(img, offsetOf(vendor), vendor.bytes, vendor.content.fs, w.driversRoot, epoch);
-    const cmds = [...fixupCommands("/", { uid: 0, gid: 0 }, epoch), ...fixupCommands("/lost+found", { uid: 0, gid: 0 }, epoch)];
-    for (const it of await itemsFromTree(w.driversRoot, "")) cmds.push(...fixupCommands(it.dest, { uid: 0, gid: 0 }, epoch));
+    const cmds = [...fixupCommands("/", { uid: 0, gid: 0, mtime: epoch }, epoch), ...fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch)];
+    for (const it of await itemsFromTree(w.driversRoot, "")) cmds.push(...fixupCommands(it.dest, { uid: 0, gid: 0, mtime: epoch }, epoch));
     await debugfsWrite(img, offsetOf(vendor), cmds, work, epoch, "the vendor partition");
   }
 
@@ -100,7 +100,7 @@ export async function writeImage(w: WriteInputs): Promise<void> {
     await mkdir(join(dir, "dev_image/factory/sh"), { recursive: true });
     await writeFile(join(dir, "dev_image/etc/lsb-factory"), "");
     await makeExtFs(img, offsetOf(state), state.bytes, state.content.fs, dir, epoch);
-    const cmds = ["/", "/lost+found", "/dev_image", "/dev_image/etc", "/dev_image/etc/lsb-factory", "/dev_image/factory", "/dev_image/factory/sh"].flatMap((p) => fixupCommands(p, { uid: 0, gid: 0 }, epoch));
+    const cmds = ["/", "/lost+found", "/dev_image", "/dev_image/etc", "/dev_image/etc/lsb-factory", "/dev_image/factory", "/dev_image/factory/sh"].flatMap((p) => fixupCommands(p, { uid: 0, gid: 0, mtime: epoch }, epoch));
     await debugfsWrite(img, offsetOf(state), cmds, work, epoch, "the STATE partition");
   }
 

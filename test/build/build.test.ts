@@ -120,6 +120,11 @@ describe("shimboot build (directory rootfs, x86 shim)", () => {
     expect((await statPath(img, 3, "/bin/init"))!.ctime).toBe(1);
   });
 
+  it("keeps the rootfs's own modification times (they are content)", async () => {
+    const src = Math.floor((await stat(join(rootfs, "etc/hostname"))).mtimeMs / 1000);
+    expect(/mtime: 0x([0-9a-f]+)/.exec((await statPath(img, 4, "/etc/hostname"))!.text)?.[1]).toBe(src.toString(16).padStart(8, "0"));
+  });
+
   it("chooses ext4 features the 5.4 kernel mounts (no orphan_file)", async () => {
     const f = await features(img, 4);
     expect(f).toContain("metadata_csum");

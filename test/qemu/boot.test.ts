@@ -1,14 +1,16 @@
 // The bootloader booted for real: Debian's kernel in QEMU (TCG) stands in for
 // the shim's, a stage-0 initramfs for the factory shim's (kern_guid ->
-// partition 3 -> tmpfs -> switch_root), and partition 3 holds our scripts.
-// Each test builds its own disk; the serial port is the console.
+// partition 3 -> tmpfs -> switch_root), and every disk is made by
+// `shimboot build` from the fixture shim (real static busybox and cgpt in its
+// initramfs). The serial port is the console.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { $ } from "zx";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { missingQemuTools } from "./env.js";
-import { makeTestDisk, markerInit, nixosTree, type TestDiskSpec } from "./make-test-disk.js";
+import { FIXTURE_KERNEL_RELEASE } from "../fixtures/fixtures.js";
+import { buildTestDisk, markerInit, nixosTree, type BuiltDiskSpec } from "./make-test-disk.js";
 import { bootDisk, type BootOptions, type BootResult } from "./run-qemu.js";
 import { buildStage0 } from "./stage0.js";
 
@@ -19,9 +21,9 @@ const MENU_HEADER = "======================== shimboot ========================"
 let work: string;
 let diskCount = 0;
 
-async function boot(spec: TestDiskSpec, opts: Partial<BootOptions> = {}): Promise<BootResult & { image: string }> {
+async function boot(spec: BuiltDiskSpec, opts: Partial<BootOptions> = {}): Promise<BootResult & { image: string }> {
   const image = join(work, `disk${++diskCount}.img`);
-  await makeTestDisk(image, spec);
+  await buildTestDisk(image, spec);
   const result = await bootDisk(image, { timeoutMs: BOOT_TIMEOUT_MS, ...opts });
   return { ...result, image };
 }
@@ -45,7 +47,7 @@ describe.skipIf(missing.length > 0)(`QEMU boot (missing: ${missing.join(", ") ||
   describe("a plain rootfs with SHIMBOOT_TIMEOUT=1", () => {
     let r: BootResult & { image: string };
     beforeAll(async () => {
-      r = await boot({ rootfs: [{ label: "plain", tree: { "sbin/init": markerInit("PLAIN-INIT-RAN") } }], config: "SHIMBOOT_TIMEOUT=1\n" });
+      r = await boot({ rootfs: { label: "plain", tree: { "sbin/init": markerInit("PLAIN-INIT-RAN") } }, bootTimeout: 1 });
     }, 120_000);
 
     it("boots by the default timeout without any input", () => {
@@ -55,7 +57,7 @@ describe.skipIf(missing.length > 0)(`QEMU boot (missing: ${missing.join(", ") ||
     });
 
     it("appends its log to shimboot/bootloader.log on the STATE partition", async () => {
-      // p1 starts at 1 MiB (make-test-disk layout)
+      // p1 starts at 1 MiB (plan/layout.ts)
       const log = (await $`debugfs -R ${"cat /shimboot/bootloader.log"} ${`${r.image}?offset=1048576`}`.quiet()).stdout;
       expect(log).toContain("Starting /sbin/init on plain...");
     });
@@ -64,19 +66,17 @@ describe.skipIf(missing.length > 0)(`QEMU boot (missing: ${missing.join(", ") ||
   it("boots the NixOS generation typed at the menu", async () => {
     const r = await boot(
       {
-        rootfs: [
-          {
-            label: "nixos",
-            tree: nixosTree(
-              [
-                { n: 1, version: "24.05.0001", init: markerInit("GENERATION-1-INIT-RAN"), mtime: 1_700_000_000 },
-                { n: 2, version: "24.11.0002", init: markerInit("GENERATION-2-INIT-RAN"), mtime: 1_710_000_000 },
-              ],
-              2,
-            ),
-          },
-        ],
-        config: "SHIMBOOT_TIMEOUT=30\n",
+        rootfs: {
+          label: "nixos",
+          tree: nixosTree(
+            [
+              { n: 1, version: "24.05.0001", init: markerInit("GENERATION-1-INIT-RAN"), mtime: 1_700_000_000 },
+              { n: 2, version: "24.11.0002", init: markerInit("GENERATION-2-INIT-RAN"), mtime: 1_710_000_000 },
+            ],
+            2,
+          ),
+        },
+        bootTimeout: 30,
       },
       { input: ["1.1"] },
     );
@@ -88,27 +88,26 @@ describe.skipIf(missing.length > 0)(`QEMU boot (missing: ${missing.join(", ") ||
 
   it("lists every rootfs partition, labels with spaces and colons included", async () => {
     const r = await boot({
-      rootfs: [
-        { label: "alpha", tree: { "sbin/init": markerInit("ALPHA-INIT-RAN") } },
-        { label: "beta two:x", tree: { "sbin/init": markerInit("BETA-INIT-RAN") } },
-      ],
-      config: "SHIMBOOT_TIMEOUT=1\n",
+      rootfs: { label: "alpha", tree: { "sbin/init": markerInit("ALPHA-INIT-RAN") } },
+      extra: [{ label: "beta two:x", tree: { "sbin/init": markerInit("BETA-INIT-RAN") } }],
+      bootTimeout: 1,
     });
     expectPoweredOff(r);
+    expect(r.serial).toContain("ALPHA-INIT-RAN");
     expect(r.serial).toMatch(/ 1\) alpha +\[\/dev\/vda4\]/);
     expect(r.serial).toMatch(/ 2\) beta two:x +\[\/dev\/vda5\]/);
   });
 
   it("reports a rootfs without an init and returns to the menu", async () => {
+    // `shimboot build` refuses a rootfs without an init, so the broken one is
+    // appended to the built image, as a user adding a partition by hand would
     const r = await boot(
       {
-        rootfs: [
-          { label: "broken", tree: {} },
-          { label: "good", tree: { "sbin/init": markerInit("GOOD-INIT-RAN") } },
-        ],
-        config: 'SHIMBOOT_TIMEOUT=1\nSHIMBOOT_DEFAULT="broken"\n',
+        rootfs: { label: "good", tree: { "sbin/init": markerInit("GOOD-INIT-RAN") } },
+        extra: [{ label: "broken", tree: {} }],
+        bootTimeout: 30,
       },
-      { input: [{ expect: /Error: cannot boot broken[^\n]*\n[\s\S]*shimboot> $/, send: "2" }] },
+      { input: ["2", { expect: /Error: cannot boot broken[^\n]*\n[\s\S]*shimboot> $/, send: "1" }] },
     );
     expectPoweredOff(r);
     expect(r.serial).toContain("Error: cannot boot broken: init /sbin/init: no such file");
@@ -118,28 +117,19 @@ describe.skipIf(missing.length > 0)(`QEMU boot (missing: ${missing.join(", ") ||
 
   it("shows the vendor partition's modules and firmware to the booted system", async () => {
     const r = await boot({
-      rootfs: [
-        {
-          label: "withdrivers",
-          tree: {
-            "sbin/init": markerInit("VENDOR-CHECK-DONE", "say \"modules: $(ls /lib/modules)\"; say \"firmware: $(ls /lib/firmware)\""),
-          },
+      rootfs: {
+        label: "withdrivers",
+        tree: {
+          "sbin/init": markerInit("VENDOR-CHECK-DONE", "say \"modules: $(ls /lib/modules)\"; say \"firmware: $(ls /lib/firmware)\""),
         },
-        {
-          label: "vendor",
-          busybox: false,
-          tree: {
-            "lib/modules/6.1.0-vendor-test/modules.dep": "",
-            "lib/firmware/vendor-firmware.bin": "fw",
-          },
-        },
-      ],
-      config: "SHIMBOOT_TIMEOUT=0\n",
+      },
+      drivers: "vendor",
+      bootTimeout: 0,
     });
     expectPoweredOff(r);
     expect(r.serial).not.toMatch(/ \d\) vendor /);
-    expect(r.serial).toContain("modules: 6.1.0-vendor-test");
-    expect(r.serial).toContain("firmware: vendor-firmware.bin");
+    expect(r.serial).toContain(`modules: ${FIXTURE_KERNEL_RELEASE}`);
+    expect(r.serial).toMatch(/firmware: [\s\S]*regulatory\.db/);
     expect(r.serial).toContain("VENDOR-CHECK-DONE");
   });
 });

@@ -1,17 +1,14 @@
-// Assembles small shimboot-layout disk images for the QEMU boot test
-// (DESIGN.md §2), standing in for `shimboot build` until the test switches to
-// it: p1 STATE ext4, p2 a ChromeOS kernel partition (zeros: QEMU boots the
-// test kernel with -kernel), p3 the bootloader (ext2, ChromeOS rootfs type: a
-// busybox-static tree with cgpt, the bootloader scripts and
-// /etc/shimboot/bootloader.conf), p4.. ext4 partitions named
-// shimboot_rootfs:<label>. Rootless: cgpt on the file, mke2fs -d -E offset
-// under fakeroot.
+// Disk images for the QEMU boot test, made by `shimboot build` from the
+// fixture shim (p2 holds the fixture's KERN-A; QEMU boots the test kernel with
+// -kernel instead, as the firmware would boot KERN-A), plus helpers for the
+// roots the tests boot: marker inits and NixOS-shaped generation trees.
 import { $ } from "zx";
-import { chmod, copyFile, lutimes, mkdir, mkdtemp, readdir, rm, symlink, truncate, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lutimes, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { BOOTLOADER_DIR, BUSYBOX } from "./env.js";
-import { copyWithLibraries, which } from "./stage0.js";
+import { BUSYBOX } from "./env.js";
+import { fixture } from "../fixtures/fixtures.js";
+import { runCli } from "../helpers/cli.js";
 
 $.quiet = true;
 
@@ -36,17 +33,6 @@ export interface RootfsSpec {
   sizeMiB?: number;
   /** Raw GPT name instead of `shimboot_rootfs:<label>`. */
   gptName?: string;
-}
-
-export interface TestDiskSpec {
-  /** Partitions 4, 5, ... in order. */
-  rootfs: RootfsSpec[];
-  /** Content of p3's /etc/shimboot/bootloader.conf; null leaves it out. */
-  config?: string | null;
-  /** Extra files in the bootloader partition. */
-  bootloaderTree?: Tree;
-  /** Put cgpt (and its libraries) into p3 as the shim's tree has it (default true). */
-  cgpt?: boolean;
 }
 
 export interface TestDisk {
@@ -88,19 +74,6 @@ export async function installBusybox(root: string, applets: "all" | string[] = "
   for (const a of list) {
     if (a === "busybox") continue;
     await symlink("busybox", join(root, "bin", a)).catch(() => undefined);
-  }
-}
-
-/** The bootloader files as `shimboot build` installs them over the shim's tree (README.md). */
-export async function installBootloader(root: string): Promise<void> {
-  for (const sub of ["bin", "lib"]) {
-    const src = join(BOOTLOADER_DIR, sub);
-    await mkdir(join(root, sub), { recursive: true });
-    for (const f of await readdir(src)) {
-      await rm(join(root, sub, f), { force: true });
-      await copyFile(join(src, f), join(root, sub, f));
-      await chmod(join(root, sub, f), sub === "bin" ? 0o755 : 0o644);
-    }
   }
 }
 
@@ -147,18 +120,23 @@ export function nixosTree(generations: Generation[], current: number): Tree {
   return tree;
 }
 
-interface Part {
-  index: number;
-  name: string;
-  type: "data" | "kernel" | "rootfs";
-  sizeMiB: number;
-  fs?: { type: "ext2" | "ext4"; dir: string };
-  attrs?: string[];
+export interface BuiltDiskSpec {
+  /** The rootfs `shimboot build` writes (it must have an init). */
+  rootfs: RootfsSpec;
+  /** More rootfs partitions appended after the build, e.g. one without an init. */
+  extra?: RootfsSpec[];
+  bootTimeout: number;
+  drivers?: "none" | "vendor" | "inject";
 }
 
-async function mkfs(image: string, offset: number, sizeMiB: number, fsType: string, dir: string, label: string) {
-  // ownership root:root without root: chown inside the same fakeroot session
-  await $`fakeroot -- sh -c ${'set -e; chown -R 0:0 "$1"; mke2fs -q -F -t "$2" -L "$3" -d "$1" -E offset="$4" "$5" "$6"'} sh ${dir} ${fsType} ${label} ${offset} ${image} ${`${sizeMiB * 1024}k`}`;
+/** A test root: busybox for scripts, the API mount points, then the spec's files. */
+async function rootTree(work: string, name: string, r: RootfsSpec): Promise<string> {
+  const dir = join(work, name);
+  await mkdir(dir, { recursive: true });
+  for (const d of ["dev", "proc", "sys", "tmp"]) await mkdir(join(dir, d), { recursive: true });
+  if (r.busybox ?? true) await installBusybox(dir, ["sh", "echo", "ls", "cat", "sync", "poweroff", "mount", "find"]);
+  if (r.tree) await writeTree(dir, r.tree);
+  return dir;
 }
 
 async function duMiB(dir: string): Promise<number> {
@@ -166,65 +144,49 @@ async function duMiB(dir: string): Promise<number> {
   return Math.ceil(kib / 1024);
 }
 
-/** Builds the disk image at `path` (overwritten) and returns it with its kern_guid. */
-export async function makeTestDisk(path: string, spec: TestDiskSpec): Promise<TestDisk> {
+/**
+ * Appends ext4 partitions named shimboot_rootfs:<label> to a built image:
+ * the file grows, the GPT is written anew with every existing entry kept
+ * (same place, type, GUID, attributes), then the new file systems are made.
+ */
+async function appendRootfs(path: string, extra: RootfsSpec[], work: string): Promise<void> {
+  const rows = (await $`cgpt show -q -n ${path}`).stdout.trim().split("\n").map((l) => l.trim().split(/\s+/).map(Number));
+  const entries = [];
+  for (const [start, size, index] of rows as [number, number, number][]) {
+    const q = async (flag: string) => (await $`cgpt show -i ${index} ${flag} ${path}`).stdout.replace(/\n$/, "");
+    entries.push({ index, start, size, type: await q("-t"), label: await q("-l"), uuid: await q("-u"), attr: await q("-A") });
+  }
+  let next = Math.max(...entries.map((e) => e.start + e.size));
+  const added = [];
+  for (const [i, r] of extra.entries()) {
+    const dir = await rootTree(work, `extra${i}`, r);
+    const sizeMiB = r.sizeMiB ?? Math.max(6, (await duMiB(dir)) * 2 + 3);
+    const start = Math.ceil(next / 2048) * 2048;
+    added.push({ index: entries.length + added.length + 1, start, sizeMiB, dir, name: r.gptName ?? `shimboot_rootfs:${r.label}` });
+    next = start + (sizeMiB * MiB) / SECTOR;
+  }
+  await truncate(path, (Math.ceil(next / 2048) + 1) * MiB);
+  await $`cgpt create ${path}`;
+  await $`cgpt boot -p ${path}`;
+  for (const e of entries) await $`cgpt add -i ${e.index} -b ${e.start} -s ${e.size} -t ${e.type} -l ${e.label} -u ${e.uuid} -A ${e.attr} ${path}`;
+  for (const a of added) {
+    await $`cgpt add -i ${a.index} -b ${a.start} -s ${(a.sizeMiB * MiB) / SECTOR} -t data -l ${a.name} ${path}`;
+    await $`mke2fs -q -F -t ext4 -d ${a.dir} -E offset=${a.start * SECTOR} ${path} ${`${a.sizeMiB * 1024}k`}`;
+  }
+}
+
+/**
+ * Builds the disk with `shimboot build` itself, from the fixture shim whose
+ * initramfs holds a real static busybox and cgpt: the image the QEMU test
+ * boots is the product's own output.
+ */
+export async function buildTestDisk(path: string, spec: BuiltDiskSpec): Promise<TestDisk> {
   const work = await mkdtemp(join(tmpdir(), "shimboot-disk-"));
   try {
-    // p1 STATE: what older shims require (DESIGN §2).
-    const state = join(work, "state");
-    await writeTree(state, { "dev_image/etc/lsb-factory": "", "dev_image/factory/sh": { dir: true } });
-
-    // p3 bootloader: a busybox tree shaped like the shim's initramfs.
-    const boot = join(work, "bootloader");
-    await installBusybox(boot);
-    if (spec.cgpt ?? true) await copyWithLibraries(await which("cgpt"), boot, "/bin/cgpt");
-    await symlink("bin", join(boot, "sbin"));
-    await symlink(".", join(boot, "usr"));
-    for (const d of ["dev", "proc", "sys", "tmp", "run", "etc/shimboot"]) await mkdir(join(boot, d), { recursive: true });
-    await installBootloader(boot);
-    if (spec.config !== null) {
-      await writeFile(join(boot, "etc/shimboot/bootloader.conf"), spec.config ?? "SHIMBOOT_TIMEOUT=1\nSHIMBOOT_DEFAULT=\n");
-    }
-    if (spec.bootloaderTree) await writeTree(boot, spec.bootloaderTree);
-
-    const parts: Part[] = [
-      { index: 1, name: "STATE", type: "data", sizeMiB: 2, fs: { type: "ext4", dir: state } },
-      { index: 2, name: "KERN-A", type: "kernel", sizeMiB: 1, attrs: ["-S", "1", "-T", "5", "-P", "10"] },
-      { index: 3, name: "ROOT-A", type: "rootfs", sizeMiB: Math.max(8, Math.ceil((await duMiB(boot)) * 1.3) + 2), fs: { type: "ext2", dir: boot } },
-    ];
-    let index = 4;
-    for (const r of spec.rootfs) {
-      const dir = join(work, `rootfs${index}`);
-      await mkdir(dir, { recursive: true });
-      for (const d of ["dev", "proc", "sys", "tmp"]) await mkdir(join(dir, d), { recursive: true });
-      if (r.busybox ?? true) {
-        await installBusybox(dir, ["sh", "echo", "ls", "cat", "sync", "poweroff", "mount", "find"]);
-      }
-      if (r.tree) await writeTree(dir, r.tree);
-      const size = r.sizeMiB ?? Math.max(6, (await duMiB(dir)) * 2 + 3);
-      parts.push({ index, name: r.gptName ?? `shimboot_rootfs:${r.label}`, type: "data", sizeMiB: size, fs: { type: "ext4", dir } });
-      index++;
-    }
-
-    // Layout: 1 MiB aligned from 1 MiB; the backup GPT needs 33 sectors at the end.
-    let start = 1;
-    const placed = parts.map((p) => {
-      const at = start;
-      start += p.sizeMiB;
-      return { ...p, startMiB: at };
-    });
-    await rm(path, { force: true });
-    await writeFile(path, "");
-    await truncate(path, (start + 1) * MiB);
-    await $`cgpt create ${path}`;
-    // A protective MBR: without it Linux ignores the GPT (no partitions at all).
-    await $`cgpt boot -p ${path}`;
-    for (const p of placed) {
-      await $`cgpt add -i ${p.index} -b ${(p.startMiB * MiB) / SECTOR} -s ${(p.sizeMiB * MiB) / SECTOR} -t ${p.type} -l ${p.name} ${p.attrs ?? []} ${path}`;
-    }
-    for (const p of placed) {
-      if (p.fs) await mkfs(path, p.startMiB * MiB, p.sizeMiB, p.fs.type, p.fs.dir, p.index === 1 ? "STATE" : `p${p.index}`);
-    }
+    const dir = await rootTree(work, "rootfs", spec.rootfs);
+    const r = await runCli(["build", "--shim", await fixture("shim-x86"), "--rootfs", dir, "--name", spec.rootfs.label, "--out", path, "--force", "--boot-timeout", String(spec.bootTimeout), "--drivers", spec.drivers ?? "none", "--extra-space", "4M"], { env: { TMPDIR: work } });
+    if (r.code !== 0) throw new Error(`shimboot build failed (${r.code}): ${r.stderr}`);
+    if (spec.extra?.length) await appendRootfs(path, spec.extra, work);
     const kernGuid = (await $`cgpt show -i 2 -u ${path}`).stdout.trim();
     return { path, kernGuid };
   } finally {
