@@ -148,7 +148,7 @@ export async function describeBlockDevice(path: string, dev: DevNum, host: Host 
 const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
 
 async function blockDevOf(path: string): Promise<string | null> {
-  if (!path.startsWith("/")) return null;
+  if (!path.startsWith("/dev/")) return null;
   try {
     const st = await stat(path, { bigint: true });
     return st.isBlockDevice() ? devKey(splitDev(st.rdev)) : null;
@@ -161,6 +161,9 @@ async function blockDevOf(path: string): Promise<string | null> {
 export async function findInUse(t: Target, host: Host = REAL_HOST): Promise<string | null> {
   if (t.kind !== "block") return null;
   const devs = new Set(t.devs);
+  const names = new Set([t.name, ...t.partitions].map((n) => `/dev/${n}`));
+  /** a mount source or swap file naming the disk or a partition, by path or by device number */
+  const ours = async (path: string) => names.has(path) || devs.has((await blockDevOf(path)) ?? "");
   const mounts: string[] = [];
   const info = (await readText(join(host.proc, "self/mountinfo"))) ?? "";
   for (const line of info.split("\n")) {
@@ -169,14 +172,14 @@ export async function findInUse(t: Target, host: Host = REAL_HOST): Promise<stri
     if (f.length < 5 || sep < 0) continue;
     const mountPoint = unescape(f[4]!);
     const source = unescape(f[sep + 2] ?? "");
-    if (devs.has(f[2]!) || devs.has((await blockDevOf(source)) ?? "")) mounts.push(mountPoint);
+    if (devs.has(f[2]!) || (await ours(source))) mounts.push(mountPoint);
   }
   if (mounts.includes("/")) return "holds the running system's root file system (/)";
   if (mounts.length) return `is mounted (${[...new Set(mounts)].join(", ")})`;
   const swaps = ((await readText(join(host.proc, "swaps"))) ?? "").split("\n").slice(1);
   for (const line of swaps) {
     const file = unescape(line.split(/\s+/)[0] ?? "");
-    if (devs.has((await blockDevOf(file)) ?? "")) return `is in use as swap (${file})`;
+    if (file && (await ours(file))) return `is in use as swap (${file})`;
   }
   const disk = await realpath(join(host.sys, "dev/block", t.devs[0]!));
   const holders: string[] = [];

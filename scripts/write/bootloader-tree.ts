@@ -123,5 +123,5 @@ export async function stageBootloaderTree(dir: string, entries: CpioEntry[], ove
 
 /** /etc/shimboot/bootloader.conf (format: scripts/bootloader/README.md). */
 export function bootloaderConf(timeout: number, defaultEntry: string): string {
-  return `# written by shimboot build\nSHIMBOOT_TIMEOUT=${timeout}\nSHIMBOOT_DEFAULT=${defaultEntry}\n`;
+  return `# written by shimboot build\nSHIMBOOT_TIMEOUT=${timeout}\nSHIMBOOT_DEFAULT="${defaultEntry}"\n`;
 }

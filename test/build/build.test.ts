@@ -95,7 +95,7 @@ describe("shimboot build (directory rootfs, x86 shim)", () => {
   it("writes the bootloader configuration with the rootfs as default", async () => {
     const conf = await catFile(img, 3, "/etc/shimboot/bootloader.conf");
     expect(conf).toMatch(/^SHIMBOOT_TIMEOUT=5$/m);
-    expect(conf).toMatch(/^SHIMBOOT_DEFAULT=nixos$/m);
+    expect(conf).toMatch(/^SHIMBOOT_DEFAULT="nixos"$/m);
   });
 
   it("records inputs' SHA-256, tool version and flake revision in the manifest", async () => {

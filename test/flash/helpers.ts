@@ -1,0 +1,96 @@
+// Shared by the flash tests: one built image per suite, target files, the
+// CLI to run, and an independent reading of GPT headers (not the code under test).
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { copyFile, open, stat, truncate, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { $ } from "zx";
+import { repoRoot } from "../fixtures/fixtures.js";
+import { buildImage } from "../helpers/build.js";
+import { CLI, runCli, type CliResult } from "../helpers/cli.js";
+import { makeRootfsDir } from "../helpers/rootfs.js";
+
+$.quiet = true;
+
+/** Stand-in CLI (the real one's error handling around registerFlash) until cli.ts registers flash. */
+const ENTRY = join(repoRoot, "dist/test/flash/cli-entry.js");
+let cli: Promise<string> | null = null;
+
+function flashCliPath(): Promise<string> {
+  cli ??= runCli(["flash", "--help"]).then((r) => (r.code === 0 && existsSync(CLI) ? CLI : ENTRY));
+  return cli;
+}
+
+/** `shimboot flash ARGS`, as a user runs it, with stdin a pipe carrying `input` (never a terminal). */
+export async function flashCli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
+  const path = await flashCliPath();
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [path, "flash", ...args], { env: { ...process.env, ...opts.env }, cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    p.stdout.on("data", (c) => (stdout += c));
+    p.stderr.on("data", (c) => (stderr += c));
+    p.on("error", reject);
+    p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    p.stdin.end(opts.input ?? "");
+  });
+}
+
+/** Builds an image with `shimboot build` (the brief's way: shim and a rootfs dir with sbin/init). */
+export async function builtImage(dir: string): Promise<string> {
+  const rootfs = await makeRootfsDir(join(dir, "rootfs"));
+  const r = await buildImage(dir, { rootfs, recovery: null, out: join(dir, "image.bin") });
+  if (r.code !== 0) throw new Error(`shimboot build failed (${r.code}): ${r.stderr}`);
+  return r.out;
+}
+
+/** A target file of `bytes`, filled with a pattern so stale data would show. */
+export async function targetFile(path: string, bytes: number): Promise<string> {
+  await writeFile(path, "");
+  await truncate(path, bytes);
+  const fh = await open(path, "r+");
+  const junk = Buffer.alloc(1 << 20, 0xa5);
+  for (let off = 0; off < bytes; off += 16 << 20) await fh.write(junk, 0, Math.min(junk.length, bytes - off), off);
+  await fh.close();
+  return path;
+}
+
+export async function copyOf(src: string, dst: string): Promise<string> {
+  await copyFile(src, dst);
+  return dst;
+}
+
+export async function sizeOf(path: string): Promise<number> {
+  return (await stat(path)).size;
+}
+
+export async function sha256(path: string): Promise<string> {
+  return (await $`sha256sum ${path}`).stdout.split(" ")[0]!;
+}
+
+export interface GptHeader {
+  myLba: bigint;
+  alternateLba: bigint;
+  firstUsableLba: bigint;
+  lastUsableLba: bigint;
+  entriesLba: bigint;
+}
+
+/** Reads a GPT header at `lba` by the UEFI layout (signature checked, CRC not). */
+export async function gptHeaderAt(path: string, lba: number): Promise<GptHeader | null> {
+  const fh = await open(path, "r");
+  const buf = Buffer.alloc(92);
+  await fh.read(buf, 0, 92, lba * 512).finally(() => fh.close());
+  if (buf.toString("latin1", 0, 8) !== "EFI PART") return null;
+  return {
+    myLba: buf.readBigUInt64LE(24),
+    alternateLba: buf.readBigUInt64LE(32),
+    firstUsableLba: buf.readBigUInt64LE(40),
+    lastUsableLba: buf.readBigUInt64LE(48),
+    entriesLba: buf.readBigUInt64LE(72),
+  };
+}
+
+export async function cgptStart(path: string, index: number): Promise<number> {
+  return Number((await $`cgpt show -i ${index} -b ${path}`).stdout);
+}
