@@ -17,7 +17,7 @@ import { spawn } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { cpus, freemem, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -27,7 +27,14 @@ $.quiet = true;
 $.verbose = false;
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const cli = join(repoRoot, "dist/scripts/cli.js");
+/**
+ * Where the code under test is loaded from: a private snapshot of dist/scripts
+ * (with scripts/bootloader, nix/ and package.json beside it), taken right after
+ * the compile, so that others recompiling the shared tree mid-run cannot mix
+ * two versions of the program into one measurement.
+ */
+let appRoot = repoRoot;
+let cli = join(repoRoot, "dist/scripts/cli.js");
 const benchCache = join(repoRoot, ".cache", "bench");
 const resultsPath = join(benchCache, "results.json");
 
@@ -170,14 +177,14 @@ interface ExtractResult {
 
 async function benchExtraction(shim: string, tmp: string): Promise<ExtractResult> {
   type Img = { kernel: { initramfs: { found: { entries: { path: string; data: Buffer }[] } | null } }; close(): Promise<void> };
-  const ci = (await import(pathToFileURL(join(repoRoot, "dist/scripts/read/chromeos-image.js")).href)) as { readShim(p: string): Promise<Img> };
-  const { ImageFile } = (await import(pathToFileURL(join(repoRoot, "dist/scripts/read/image-file.js")).href)) as {
+  const ci = (await import(pathToFileURL(join(appRoot, "dist/scripts/read/chromeos-image.js")).href)) as { readShim(p: string): Promise<Img> };
+  const { ImageFile } = (await import(pathToFileURL(join(appRoot, "dist/scripts/read/image-file.js")).href)) as {
     ImageFile: { open(p: string): Promise<{ read(o: number, l: number): Promise<Buffer>; close(): Promise<void> }> };
   };
-  const { readPartitionTable } = (await import(pathToFileURL(join(repoRoot, "dist/scripts/read/gpt.js")).href)) as {
+  const { readPartitionTable } = (await import(pathToFileURL(join(appRoot, "dist/scripts/read/gpt.js")).href)) as {
     readPartitionTable(img: unknown): Promise<{ partitions: { label: string; start: number; size: number }[] }>;
   };
-  const { readKernel } = (await import(pathToFileURL(join(repoRoot, "dist/scripts/read/kernel.js")).href)) as {
+  const { readKernel } = (await import(pathToFileURL(join(appRoot, "dist/scripts/read/kernel.js")).href)) as {
     readKernel(part: Buffer, where: string): Promise<{ initramfs: { found: { entries: unknown[] } | null } }>;
   };
 
@@ -513,7 +520,7 @@ async function benchBuild(fx: Fixtures, rootfs: RootfsInput, tmp: string, withDi
 
 // ── 2. where the build's time goes ──────────────────────────────────────
 
-const WRAPPED_TOOLS = ["cgpt", "futility", "debugfs", "dumpe2fs", "e2image", "resize2fs", "e2fsck", "fsck.ext4", "mke2fs", "mkfs.ext4", "tune2fs", "xz", "zstd", "lz4", "bzip2", "lzop", "gzip", "depmod", "modinfo", "fakeroot", "sync", "cpio", "sha256sum"];
+const WRAPPED_TOOLS = ["cgpt", "futility", "debugfs", "dumpe2fs", "e2image", "resize2fs", "e2fsck", "fsck.ext4", "mke2fs", "mkfs.ext4", "tune2fs", "xz", "zstd", "lz4", "bzip2", "lzop", "gzip", "depmod", "modinfo", "fakeroot", "sync", "cpio", "sha256sum", "nix-instantiate"];
 
 interface ToolCall {
   tool: string;
@@ -636,7 +643,7 @@ async function profileBuild(fx: Fixtures, rootfs: RootfsInput, src: "image" | "d
 
 /** In-process timings of the Node-side work in the "reading" step, to attribute it. */
 async function standaloneReadTimings(fx: Fixtures, rootfs: RootfsInput): Promise<Record<string, number>> {
-  const imp = async <T>(p: string) => (await import(pathToFileURL(join(repoRoot, p)).href)) as T;
+  const imp = async <T>(p: string) => (await import(pathToFileURL(join(appRoot, p)).href)) as T;
   const { sha256File } = await imp<{ sha256File(p: string): Promise<unknown> }>("dist/scripts/read/hash.js");
   const { readShim, readChromeOsImage } = await imp<{ readShim(p: string): Promise<{ close(): Promise<void> }>; readChromeOsImage(p: string): Promise<{ close(): Promise<void> }> }>("dist/scripts/read/chromeos-image.js");
   const { readRootfsInput } = await imp<{ readRootfsInput(p: string): Promise<unknown> }>("dist/scripts/read/rootfs-input.js");
@@ -735,6 +742,22 @@ function report(ex: ExtractResult | null, b: BuildResult | null, profiles: Profi
   return out.join("\n");
 }
 
+/** Copies the compiled program into the private directory and checks it starts. */
+async function snapshot(tmp: string) {
+  const snap = join(tmp, "app");
+  await mkdir(join(snap, "dist"), { recursive: true });
+  await mkdir(join(snap, "scripts"), { recursive: true });
+  await $`cp -a ${join(repoRoot, "dist/scripts")} ${join(snap, "dist/scripts")}`;
+  await $`cp -a ${join(repoRoot, "scripts/bootloader")} ${join(snap, "scripts/bootloader")}`;
+  await $`cp -a ${join(repoRoot, "nix")} ${join(snap, "nix")}`;
+  await $`cp ${join(repoRoot, "package.json")} ${join(snap, "package.json")}`;
+  await symlink(join(repoRoot, "node_modules"), join(snap, "node_modules"));
+  appRoot = snap;
+  cli = join(snap, "dist/scripts/cli.js");
+  const r = await $`${process.execPath} ${cli} --version`.nothrow();
+  if (r.exitCode !== 0) throw new Error(`the compiled program does not start (is the tree mid-edit? run the bench again):\n${r.stderr.trim()}`);
+}
+
 // ── main ────────────────────────────────────────────────────────────────
 
 async function main() {
@@ -751,6 +774,7 @@ async function main() {
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
   try {
+    await snapshot(tmp);
     const fx = await fixtures(tmp);
     log(`fixtures (${fx.via}): ${fx.shim}, ${fx.recovery}`);
     const ex = only("extract") ? await benchExtraction(fx.shim, tmp) : null;

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { usageError } from "../lib/errors.js";
 import { parseSize, type Bytes } from "../lib/units.js";
-import { GPT_NAME_UNITS, ROOTFS_PREFIX } from "../plan/layout.js";
+import { GPT_NAME_UNITS, ROOTFS_PREFIX } from "../contract.js";
 
 /** flag name → environment variable (flags win). */
 export const ENV_NAMES = {

@@ -1,6 +1,7 @@
 // `shimboot inspect IMAGE`: what the file is and everything the reader finds.
 import { boardFromRelease, kernelVersionOf, loadBoardInfo } from "../boards.js";
-import { decodeAttributes, TYPE_GUID } from "../read/gpt.js";
+import { TYPE_GUID } from "../contract.js";
+import { decodeAttributes } from "../read/gpt.js";
 import { KIND_DESCRIPTION, initramfsNotables, readChromeOsImage, type ChromeOsImage } from "../read/chromeos-image.js";
 import { sha256File } from "../read/hash.js";
 import { formatBytes } from "../lib/units.js";

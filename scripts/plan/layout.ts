@@ -1,6 +1,6 @@
 // The partition layout of a shimboot image (DESIGN.md §2): what goes where,
 // in sectors, aligned to 1 MiB. Pure: the same numbers in, the same table out.
-import { TYPE_GUID } from "../read/gpt.js";
+import { KERNEL_ATTRIBUTES, ROOTFS_PREFIX, TYPE_GUID, VENDOR_LABEL } from "../contract.js";
 import { MiB, SECTOR_SIZE, alignUp, sectors, toSectorsCeil, type Bytes, type Sectors } from "../lib/units.js";
 
 export const ALIGN: Sectors = sectors(MiB / SECTOR_SIZE);
@@ -9,8 +9,6 @@ export const GPT_PRIMARY: Sectors = sectors(34);
 /** Secondary GPT at the end: entries then header. */
 export const GPT_SECONDARY: Sectors = sectors(33);
 
-/** ChromeOS kernel attributes the known-good shimboot images use. */
-export const KERNEL_ATTRIBUTES = { successful: 1, tries: 5, priority: 10 } as const;
 export const STATE_BYTES = MiB as Bytes;
 
 export type PartitionRole = "state" | "kernel" | "bootloader" | "vendor" | "rootfs";
@@ -38,9 +36,6 @@ export interface Layout {
   totalSectors: Sectors;
 }
 
-export const ROOTFS_PREFIX = "shimboot_rootfs:";
-/** GPT partition names hold 36 UTF-16 code units. */
-export const GPT_NAME_UNITS = 36;
 
 export function rootfsPartitionName(name: string): string {
   return `${ROOTFS_PREFIX}${name}`;
@@ -55,7 +50,7 @@ export function layoutImage(req: LayoutRequest): Layout {
     { role: "bootloader", label: "ROOT-A", type: TYPE_GUID.chromeosRootfs, size: toSectorsCeil(req.bootloaderBytes), attributes: null },
   ];
   if (req.vendorBytes !== null) {
-    parts.push({ role: "vendor", label: rootfsPartitionName("vendor"), type: TYPE_GUID.linuxData, size: toSectorsCeil(req.vendorBytes), attributes: null });
+    parts.push({ role: "vendor", label: rootfsPartitionName(VENDOR_LABEL), type: TYPE_GUID.linuxData, size: toSectorsCeil(req.vendorBytes), attributes: null });
   }
   // last, so that first boot can grow it to the whole USB drive
   parts.push({ role: "rootfs", label: rootfsPartitionName(req.rootfsName), type: TYPE_GUID.linuxData, size: toSectorsCeil(req.rootfsBytes), attributes: null });

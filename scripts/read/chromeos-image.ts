@@ -1,11 +1,12 @@
 // Reads a ChromeOS disk image completely, without root: partition table,
 // KERN-A (vboot, kernel, built-in initramfs), ROOT-A (board, modules,
 // firmware), and what kind of image it is.
+import { ROOTFS_PREFIX, TYPE_GUID } from "../contract.js";
 import { UserError } from "../lib/errors.js";
 import { toBytes } from "../lib/units.js";
 import type { CpioEntry } from "./cpio.js";
 import { extFsAt, listDir, readExtFile, walkTree, type ExtFs } from "./extfs.js";
-import { readPartitionTable, TYPE_GUID, type Partition, type PartitionTable } from "./gpt.js";
+import { readPartitionTable, type Partition, type PartitionTable } from "./gpt.js";
 import { ImageFile } from "./image-file.js";
 import { readKernel, type KernelInfo } from "./kernel.js";
 import { parseLsbRelease } from "./lsb-release.js";
@@ -43,7 +44,6 @@ export interface ChromeOsImage {
   close(): Promise<void>;
 }
 
-export const SHIMBOOT_ROOTFS_PREFIX = "shimboot_rootfs:";
 
 /** ChromeOS names its first kernel and root slots KERN-A and ROOT-A; shimboot images keep the kernel as p2. */
 function pick(table: PartitionTable, label: string, type: string): Partition | null {
@@ -89,7 +89,7 @@ export async function readChromeOsImage(path: string): Promise<ChromeOsImage> {
   try {
     const table = await readPartitionTable(img);
     const readPartition = (p: Partition) => img.read(toBytes(p.start), toBytes(p.size));
-    const isShimboot = table.partitions.some((p) => p.label.startsWith(SHIMBOOT_ROOTFS_PREFIX));
+    const isShimboot = table.partitions.some((p) => p.label.startsWith(ROOTFS_PREFIX));
     const kernelPartition = pick(table, "KERN-A", TYPE_GUID.chromeosKernel);
     const base = { path, size: img.size, table, readPartition, close: () => img.close() };
     if (!kernelPartition) {

@@ -1,19 +1,12 @@
 // The partition table, as vboot_reference's cgpt reads it from the image file
 // (no loop device). cgpt validates headers and CRCs; we parse its numeric
 // listing and check the entries against the file's real size.
+import { TYPE_GUID } from "../contract.js";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import { SECTOR_SIZE, sectors, toBytes, type Sectors } from "../lib/units.js";
 import type { ImageFile } from "./image-file.js";
 
-export const TYPE_GUID = {
-  chromeosKernel: "FE3A2A5D-4F32-41A7-B725-ACCC3285A309",
-  chromeosRootfs: "3CB8E202-3B7E-47DD-8A3C-7FF2A13CFCEC",
-  linuxData: "0FC63DAF-8483-4772-8E79-3D69D8477DE4",
-  chromeosFirmware: "CAB6E88E-ABF3-4102-A07A-D4BB9BE3C1D3",
-  chromeosReserved: "2E0A753D-9E48-43B0-8337-B15192CB1B5E",
-  efiSystem: "C12A7328-F81F-11D2-BA4B-00A0C93EC93B",
-} as const;
 
 const typeNames: Record<string, string> = {
   [TYPE_GUID.chromeosKernel]: "ChromeOS kernel",

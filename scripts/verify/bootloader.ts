@@ -1,6 +1,6 @@
 // Contract item 4: p3, the bootloader partition the shim's bootstrap.sh
 // mounts (kernel partition + 1, ChromeOS rootfs, ext2) and switch_roots into.
-import { TYPE_GUID } from "../read/gpt.js";
+import { TYPE_GUID } from "../contract.js";
 import { extFsAt, readExtFile } from "../read/extfs.js";
 import { where } from "./check.js";
 import type { VerifyContext } from "./context.js";

@@ -5,14 +5,14 @@ import { join } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import { toBytes } from "../lib/units.js";
-import { decodeAttributes, TYPE_GUID, type Partition } from "../read/gpt.js";
+import { KERNEL_ATTRIBUTES, TYPE_GUID } from "../contract.js";
+import { decodeAttributes, type Partition } from "../read/gpt.js";
 import type { ImageFile } from "../read/image-file.js";
 import { readKernel, type KernelInfo } from "../read/kernel.js";
 import { where, type CheckList } from "./check.js";
 
 export const KERNEL_INDEX = 2;
 /** What the known-good shimboot images carry (DESIGN.md §2). */
-export const KERNEL_ATTRIBUTES = { successful: 1, tries: 5, priority: 10 } as const;
 
 const W = where(KERNEL_INDEX, "kernel");
 

@@ -1,28 +1,27 @@
 // Contract item 5: the root file systems the bootloader finds by GPT name
 // (`shimboot_rootfs:<label>`), the driver partition `vendor`, and the last
 // partition being a rootfs so it can grow to the USB's size.
-import { SHIMBOOT_ROOTFS_PREFIX } from "../read/chromeos-image.js";
+import { GPT_NAME_UNITS, ROOTFS_PREFIX, VENDOR_LABEL } from "../contract.js";
 import { extFsAt } from "../read/extfs.js";
-import { TYPE_GUID, type Partition } from "../read/gpt.js";
+import { TYPE_GUID } from "../contract.js";
+import type { Partition } from "../read/gpt.js";
 import { where } from "./check.js";
 import type { VerifyContext } from "./context.js";
 import { statPaths } from "./ext-probe.js";
 import { checkFileSystem } from "./filesystem.js";
 
 /** The label of the partition that carries the shim's modules and firmware. */
-export const VENDOR_LABEL = "vendor";
 /** GPT partition names are 36 UTF-16 code units. */
-const GPT_NAME_UNITS = 36;
 
-const labelOf = (p: Partition) => p.label.slice(SHIMBOOT_ROOTFS_PREFIX.length);
+const labelOf = (p: Partition) => p.label.slice(ROOTFS_PREFIX.length);
 const roleOf = (p: Partition) => (labelOf(p) === VENDOR_LABEL ? "vendor" : `rootfs ${labelOf(p) || "(no label)"}`);
 
 export async function checkRootfs(ctx: VerifyContext) {
   const { list } = ctx;
-  const roots = ctx.partitions.filter((p) => p.label.startsWith(SHIMBOOT_ROOTFS_PREFIX));
+  const roots = ctx.partitions.filter((p) => p.label.startsWith(ROOTFS_PREFIX));
   const systems = roots.filter((p) => labelOf(p) !== VENDOR_LABEL);
   if (systems.length === 0) {
-    list.fail("rootfs-present", `rootfs: no partition named ${SHIMBOOT_ROOTFS_PREFIX}<label>${roots.length ? ` other than ${VENDOR_LABEL}` : ""}; the bootloader finds root file systems by GPT name`);
+    list.fail("rootfs-present", `rootfs: no partition named ${ROOTFS_PREFIX}<label>${roots.length ? ` other than ${VENDOR_LABEL}` : ""}; the bootloader finds root file systems by GPT name`);
   } else {
     list.pass("rootfs-present", `rootfs: ${systems.map((p) => `p${p.index} "${labelOf(p)}"`).join(", ")}`);
   }
@@ -41,7 +40,7 @@ async function checkOne(ctx: VerifyContext, p: Partition) {
   const { list } = ctx;
   const W = where(p.index, roleOf(p));
   const label = labelOf(p);
-  if (label === "") list.fail("rootfs-name", `${W}: GPT name "${p.label}" has an empty label after ${SHIMBOOT_ROOTFS_PREFIX}`, p.index);
+  if (label === "") list.fail("rootfs-name", `${W}: GPT name "${p.label}" has an empty label after ${ROOTFS_PREFIX}`, p.index);
   else if (p.label.length > GPT_NAME_UNITS) list.fail("rootfs-name", `${W}: GPT name "${p.label}" is ${p.label.length} UTF-16 units, GPT holds ${GPT_NAME_UNITS}`, p.index);
   else list.pass("rootfs-name", `${W}: GPT name "${p.label}"`, p.index);
 

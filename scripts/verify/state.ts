@@ -1,5 +1,5 @@
 // Contract item 2: p1, the STATE partition older shims mount and log to.
-import { TYPE_GUID } from "../read/gpt.js";
+import { TYPE_GUID } from "../contract.js";
 import { extFsAt } from "../read/extfs.js";
 import { where } from "./check.js";
 import type { VerifyContext } from "./context.js";

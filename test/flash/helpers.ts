@@ -17,7 +17,7 @@ const ENTRY = join(repoRoot, "dist/test/flash/cli-entry.js");
 let cli: Promise<string> | null = null;
 
 function flashCliPath(): Promise<string> {
-  cli ??= runCli(["flash", "--help"]).then((r) => (r.code === 0 && existsSync(CLI) ? CLI : ENTRY));
+  cli ??= runCli(["--help"]).then((r) => (existsSync(CLI) && /^\s+flash\b/m.test(r.stdout) ? CLI : ENTRY));
   return cli;
 }
 

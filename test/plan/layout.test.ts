@@ -1,7 +1,8 @@
 // The layout is pure: the same request gives the same table, and the table
 // keeps the contract of DESIGN.md §2.
 import { describe, it, expect } from "vitest";
-import { layoutImage, KERNEL_ATTRIBUTES, rootfsPartitionName, ALIGN } from "../../scripts/plan/layout.js";
+import { layoutImage, rootfsPartitionName, ALIGN } from "../../scripts/plan/layout.js";
+import { KERNEL_ATTRIBUTES } from "../../scripts/contract.js";
 import { extFsBytes, journalBytes } from "../../scripts/plan/sizes.js";
 import { derivedUuid } from "../../scripts/plan/ids.js";
 import { fsLabel } from "../../scripts/plan/plan.js";
