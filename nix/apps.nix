@@ -31,7 +31,7 @@ in
       done
       [ -n "$shim" ] || usage
       if [ -z "$board" ]; then
-        board=$(shimboot inspect --json "$shim" | jq -er '.board')
+        board=$(shimboot inspect --json --no-hash "$shim" | jq -er '.board.name')
         echo "board from the shim: $board" >&2
       fi
       out=''${out:-shimboot-$board.bin}
@@ -42,7 +42,8 @@ in
         echo "no rootfs-$board in this flake: add the board to nix/boards.nix, or build your own with lib.mkShimbootImage" >&2
         exit 1
       fi
-      args=(--shim "$shim" --rootfs "$rootfs" --board "$board" --out "$out" --flake-rev "${flakeRev}")
+      args=(--shim "$shim" --rootfs "$rootfs" --board "$board" --out "$out")
+      ${if flakeRev != "unknown" then ''args+=(--flake-rev "${flakeRev}")'' else ""}
       if [ -n "$recovery" ]; then
         args+=(--recovery "$recovery")
       elif [ "$official" = 1 ]; then

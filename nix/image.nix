@@ -51,5 +51,5 @@ runCommand "shimboot-${board}-${shortRev}" {
     --rootfs ${rootfs} \
     --board ${lib.escapeShellArg board} \
     --out $out/shimboot-${board}.bin \
-    --flake-rev ${lib.escapeShellArg flakeRev}
+    ${lib.optionalString (flakeRev != "unknown") "--flake-rev ${lib.escapeShellArg flakeRev}"}
 ''

@@ -1,6 +1,7 @@
 // `shimboot inspect IMAGE`: what the file is and everything the reader finds.
 import { boardFromRelease, kernelVersionOf, loadBoardInfo } from "../boards.js";
-import { TYPE_GUID } from "../contract.js";
+import { ROOTFS_PREFIX, TYPE_GUID } from "../contract.js";
+import { extFsAt, readExtFile } from "../read/extfs.js";
 import { decodeAttributes } from "../read/gpt.js";
 import { KIND_DESCRIPTION, initramfsNotables, readChromeOsImage, type ChromeOsImage } from "../read/chromeos-image.js";
 import { sha256File } from "../read/hash.js";
@@ -24,6 +25,7 @@ async function report(image: ChromeOsImage, opts: { hash: boolean }) {
   const release = k?.release ?? image.rootfs?.moduleReleases[0] ?? null;
   const info = await loadBoardInfo(release ? kernelVersionOf(release) : undefined);
   const sha256 = opts.hash ? await sha256File(image.path) : null;
+  const shimboot = image.kind === "shimboot" ? await shimbootFacts(image) : null;
   const knownShim = sha256 ? (Object.entries(info.boards).find(([, b]) => b.shim.sha256 === sha256.sri)?.[0] ?? null) : null;
   return {
     path: image.path,
@@ -79,6 +81,27 @@ async function report(image: ChromeOsImage, opts: { hash: boolean }) {
       tableKernel: info.boards[board]?.kernel ?? null,
     },
     policy: info.policy,
+    shimboot,
+  };
+}
+
+/** For a shimboot image: its manifest and bootloader settings from partition 3. */
+async function shimbootFacts(image: ChromeOsImage) {
+  const p3 = image.table.partitions.find((p) => p.index === 3 && p.type === TYPE_GUID.chromeosRootfs);
+  if (!p3) return { manifest: null, bootloaderConf: null, rootfs: [] };
+  const fs = extFsAt(image.path, p3.start, `${image.path} partition 3`);
+  const read = (path: string) => readExtFile(fs, path).catch(() => null);
+  const manifestText = await read("/shimboot/manifest.json");
+  let manifest: unknown = null;
+  try {
+    manifest = manifestText ? JSON.parse(manifestText) : null;
+  } catch {
+    manifest = null;
+  }
+  return {
+    manifest,
+    bootloaderConf: await read("/etc/shimboot/bootloader.conf"),
+    rootfs: image.table.partitions.filter((p) => p.label.startsWith(ROOTFS_PREFIX)).map((p) => ({ index: p.index, label: p.label.slice(ROOTFS_PREFIX.length) })),
   };
 }
 
@@ -121,6 +144,15 @@ export function formatInspect(r: InspectReport): string {
   }
   if (r.board) {
     lines.push("", `Board: ${r.board.name}${r.board.inTable ? ` (in the board table, kernel ${r.board.tableKernel})` : " (not in the board table: generic, kernel-version-driven defaults)"}`);
+  }
+  if (r.shimboot) {
+    const m = r.shimboot.manifest as { tool?: { version?: string }; board?: string; flakeRevision?: string | null; inputs?: { shim?: { sha256?: string } } } | null;
+    lines.push("", "shimboot:");
+    lines.push(`  root file systems: ${r.shimboot.rootfs.map((x) => `${x.label} (p${x.index})`).join(", ") || "none"}`);
+    if (m) lines.push(`  built by shimboot ${m.tool?.version ?? "?"} for ${m.board ?? "?"}${m.flakeRevision ? ` at flake revision ${m.flakeRevision}` : ""}; shim sha256 ${m.inputs?.shim?.sha256 ?? "?"}`);
+    else lines.push("  no readable manifest (shimboot/manifest.json on partition 3)");
+    const conf = r.shimboot.bootloaderConf?.trim().split("\n").filter((l) => !l.startsWith("#")).join(", ");
+    if (conf) lines.push(`  bootloader: ${conf}`);
   }
   if (r.policy) lines.push(`  for kernel ${r.policy.kernel}: systemd ≤ ${r.policy.systemdCeiling}, ext4 features ${r.policy.ext4Features.join(",")}`);
   return lines.join("\n");

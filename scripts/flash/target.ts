@@ -60,8 +60,8 @@ async function exists(path: string): Promise<boolean> {
 
 /** Linux dev_t → major:minor (glibc's encoding). */
 export function splitDev(rdev: bigint): DevNum {
-  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
-  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+  const major = Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & 0xfffff000n));
+  const minor = Number((rdev & 0xffn) | ((rdev >> 12n) & 0xffffff00n));
   return { major, minor };
 }
 

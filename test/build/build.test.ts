@@ -141,9 +141,14 @@ describe("shimboot build (directory rootfs, x86 shim)", () => {
     expect(left).toEqual([]);
   });
 
-  it("reports the result's identity as the shimboot image kind to inspect", async () => {
+  it("is inspected as a shimboot image with its manifest and root file systems", async () => {
     const r = await runCli(["inspect", "--json", "--no-hash", img]);
-    expect(JSON.parse(r.stdout).kind).toBe("shimboot");
+    const j = JSON.parse(r.stdout);
+    expect(j.kind).toBe("shimboot");
+    expect(j.shimboot.rootfs).toEqual([{ index: 4, label: "nixos" }]);
+    expect(j.shimboot.manifest.flakeRevision).toBe("0123456789abcdef0123456789abcdef01234567");
+    const text = await runCli(["inspect", "--no-hash", img]);
+    expect(text.stdout).toMatch(/root file systems: nixos \(p4\)/);
   });
 });
 
