@@ -18,7 +18,7 @@ import { randomFillSync } from "node:crypto";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
-import { cpus, freemem, release, tmpdir, totalmem } from "node:os";
+import { cpus, freemem, loadavg, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -243,7 +243,7 @@ async function benchExtraction(shim: string, tmp: string): Promise<ExtractResult
     check = `bin/busybox ${st.size} bytes and ${n}/${entries.length} entries extracted on every run`;
     await rm(work, { recursive: true, force: true });
   };
-  log("extraction: binwalk pipeline, dd bs=1 iflag=skip_bytes variant (also warms binwalk)");
+  log("extraction: binwalk pipeline with dd iflag=skip_bytes bs=1M (also warms binwalk)");
   const binwalkFastDd = await timeRuns(RUNS_FAST, 1, runPipeline("fast"), verify);
   log("extraction: binwalk pipeline as the old scripts ran it (dd bs=1)");
   const binwalkOldScripts = await timeRuns(RUNS_SLOW, 0, runPipeline("1"), verify);
@@ -767,6 +767,7 @@ async function main() {
   const withProfile = !args.has("--no-profile");
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npx tsc -p .\` first`);
   const started = now();
+  const loadBefore = loadavg().map((x) => +x.toFixed(2));
   const tmp = await mkdtemp(join(process.env.TMPDIR || tmpdir(), "shimboot-bench-"));
   const onSignal = () => {
     void rm(tmp, { recursive: true, force: true }).finally(() => process.exit(130));
@@ -794,10 +795,11 @@ async function main() {
         }
       }
     }
-    const text = report(ex, b, profiles);
+    const text =
+      `Host: ${cpus().length} CPUs, load average ${loadBefore.join(" ")} at start, ${loadavg().map((x) => x.toFixed(2)).join(" ")} now (other work on the machine adds noise); node ${process.version}.\n\n` + report(ex, b, profiles);
     const results = {
       date: new Date().toISOString(),
-      host: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", memoryGiB: +(totalmem() / GiB).toFixed(1), freeMemoryGiB: +(freemem() / GiB).toFixed(1), kernel: release(), node: process.version },
+      host: { loadavgBefore: loadBefore, loadavgAfter: loadavg().map((x) => +x.toFixed(2)), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? "", memoryGiB: +(totalmem() / GiB).toFixed(1), freeMemoryGiB: +(freemem() / GiB).toFixed(1), kernel: release(), node: process.version },
       tools: {
         binwalk: await toolVersion("binwalk --help 2>&1 | grep -m1 -i binwalk"),
         e2fsprogs: await toolVersion("mke2fs -V 2>&1"),

@@ -8,6 +8,7 @@ import { build, formatPlan } from "./commands/build.js";
 import { ENV_NAMES, resolveBuildOptions } from "./commands/build-options.js";
 import { VERSION } from "./version.js";
 import { verifyCommand } from "./commands/verify.js";
+import { registerFlash } from "./commands/flash.js";
 
 const program = new Command();
 program
@@ -42,6 +43,8 @@ program
     process.exitCode = await verifyCommand(z.string().min(1).parse(image), opts);
   });
 
+registerFlash(program);
+
 const envHelp = Object.entries(ENV_NAMES)
   .map(([k, v]) => `  ${v.padEnd(18)} --${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`)
   .join("\n");
@@ -72,6 +75,12 @@ program
     else if (o.dryRun) process.stdout.write(formatPlan(r.plan) + "\n");
     else process.stdout.write(`${r.out}\n`);
   });
+
+// `shimboot --help | head` closes the pipe early: that is not an error
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code === "EPIPE") process.exit(0);
+  throw e;
+});
 
 export async function main(argv: string[]): Promise<number> {
   try {

@@ -1,7 +1,6 @@
 // Shared by the flash tests: one built image per suite, target files, the
 // CLI to run, and an independent reading of GPT headers (not the code under test).
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import { copyFile, open, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { $ } from "zx";
@@ -12,28 +11,24 @@ import { makeRootfsDir } from "../helpers/rootfs.js";
 
 $.quiet = true;
 
-/** Stand-in CLI (the real one's error handling around registerFlash) until cli.ts registers flash. */
-const ENTRY = join(repoRoot, "dist/test/flash/cli-entry.js");
-let cli: Promise<string> | null = null;
-
-function flashCliPath(): Promise<string> {
-  cli ??= runCli(["--help"]).then((r) => (existsSync(CLI) && /^\s+flash\b/m.test(r.stdout) ? CLI : ENTRY));
-  return cli;
-}
-
 /** `shimboot flash ARGS`, as a user runs it, with stdin a pipe carrying `input` (never a terminal). */
 export async function flashCli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
-  const path = await flashCliPath();
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [path, "flash", ...args], { env: { ...process.env, ...opts.env }, cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
+  return (await spawnFlash(args, opts)).done;
+}
+
+/** Like flashCli, with the running process at hand (to signal it). */
+export async function spawnFlash(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<{ child: ChildProcess; done: Promise<CliResult> }> {
+  const child = spawn(process.execPath, [CLI, "flash", ...args], { env: { ...process.env, ...opts.env }, cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
+  const done = new Promise<CliResult>((resolve, reject) => {
     let stdout = "";
     let stderr = "";
-    p.stdout.on("data", (c) => (stdout += c));
-    p.stderr.on("data", (c) => (stderr += c));
-    p.on("error", reject);
-    p.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    p.stdin.end(opts.input ?? "");
+    child.stdout!.on("data", (c) => (stdout += c));
+    child.stderr!.on("data", (c) => (stderr += c));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code: code ?? (signal ? -1 : -2), stdout, stderr }));
   });
+  child.stdin!.end(opts.input ?? "");
+  return { child, done };
 }
 
 /** Builds an image with `shimboot build` (the brief's way: shim and a rootfs dir with sbin/init). */
