@@ -17,7 +17,7 @@ import { spawn } from "node:child_process";
 import { randomFillSync } from "node:crypto";
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { cpus, freemem, loadavg, release, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -29,7 +29,8 @@ $.verbose = false;
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /**
  * Where the code under test is loaded from: a private snapshot of dist/scripts
- * (with scripts/bootloader, nix/ and package.json beside it), taken right after
+ * (with scripts/bootloader, nix/, package.json and the runtime dependencies
+ * beside it), taken right after
  * the compile, so that others recompiling the shared tree mid-run cannot mix
  * two versions of the program into one measurement.
  */
@@ -751,7 +752,13 @@ async function snapshot(tmp: string) {
   await $`cp -a ${join(repoRoot, "scripts/bootloader")} ${join(snap, "scripts/bootloader")}`;
   await $`cp -a ${join(repoRoot, "nix")} ${join(snap, "nix")}`;
   await $`cp ${join(repoRoot, "package.json")} ${join(snap, "package.json")}`;
-  await symlink(join(repoRoot, "node_modules"), join(snap, "node_modules"));
+  // the runtime dependencies too (others may reinstall node_modules mid-run)
+  const deps = Object.keys((JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as { dependencies?: Record<string, string> }).dependencies ?? {});
+  await mkdir(join(snap, "node_modules"), { recursive: true });
+  for (const d of deps) {
+    await mkdir(dirname(join(snap, "node_modules", d)), { recursive: true });
+    await $`cp -a ${join(repoRoot, "node_modules", d)} ${join(snap, "node_modules", d)}`;
+  }
   appRoot = snap;
   cli = join(snap, "dist/scripts/cli.js");
   const r = await $`${process.execPath} ${cli} --version`.nothrow();

@@ -62,7 +62,8 @@ export interface BuildResult {
 }
 
 export async function build(o: BuildOptions): Promise<BuildResult> {
-  const progress = makeProgress(!o.json && !o.dryRun && process.stderr.isTTY === true);
+  const showProgress = !o.json && !o.dryRun && process.stderr.isTTY === true;
+  const progress = makeProgress(showProgress);
   const outDir = await checkOutput(o.out, o.force);
   const work = await makeWorkDir();
   const opened: { close(): Promise<void> }[] = [];
@@ -168,6 +169,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         rootfsEntries: rootfs.kind === "dir" ? rootfs.entries : null,
         wifiFiles: wifi.map((n) => ({ name: keyfileName(n.ssid), content: nmKeyfile(n, seed) })),
         progress,
+        showProgress,
       });
       // ── verify ────────────────────────────────────────────────────
       progress("verifying");

@@ -36,14 +36,15 @@ export async function requireTool(tool: string): Promise<void> {
   }
 }
 
-/** Runs a tool with arguments, never through a shell; throws on failure. */
-export async function run(tool: string, args: (string | number)[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string } = {}): Promise<ProcessOutput> {
+/** Runs a tool with arguments, never through a shell; the caller reads the exit code. */
+export async function run(tool: string, args: (string | number)[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; stderr?: "pipe" | "inherit" } = {}): Promise<ProcessOutput> {
   await requireTool(tool);
   const p = $({
     input: opts.input,
     env: opts.env ? { ...process.env, ...opts.env } : process.env,
     cwd: opts.cwd,
     nothrow: true,
+    ...(opts.stderr === "inherit" ? { stdio: ["pipe", "pipe", "inherit"] as ["pipe", "pipe", "inherit"] } : {}),
   })`${tool} ${args.map(String)}`;
   trackChild(p.child!);
   return p;

@@ -41,8 +41,9 @@ function isZero(b: Buffer): boolean {
  * sparse). e2image shortens the destination to the end of the file system;
  * the caller extends it again.
  */
-export async function copyExtImage(src: string, dest: string, destOffset: Bytes): Promise<void> {
-  const r = await run("e2image", ["-ra", "-O", destOffset, src, dest]);
+export async function copyExtImage(src: string, dest: string, destOffset: Bytes, showProgress = false): Promise<void> {
+  // -p: e2image's own progress line, on a terminal only
+  const r = await run("e2image", ["-ra", ...(showProgress ? ["-p"] : []), "-O", destOffset, src, dest], showProgress ? { stderr: "inherit" } : {});
   if (r.exitCode !== 0) {
     if (/No space left/i.test(r.stderr)) throw new UserError(dest, "no space left on the device holding the output", "free some space or choose --out on another file system");
     throw new Error(`e2image ${src}: ${r.stderr.trim()}`);

@@ -28,6 +28,8 @@ export interface WriteInputs {
   rootfsEntries: RootfsDirEntry[] | null;
   wifiFiles: { name: string; content: string }[];
   progress: (step: string) => void;
+  /** let long-running tools draw their own progress on the terminal */
+  showProgress: boolean;
 }
 
 const offsetOf = (p: PlannedPartition): Bytes => toBytes(p.start);
@@ -46,7 +48,7 @@ export async function writeImage(w: WriteInputs): Promise<void> {
   const rootfs = part("rootfs")!;
   w.progress(`rootfs: writing ${rootfs.label}`);
   if (rootfs.content.kind === "rootfs-image") {
-    await copyExtImage(rootfs.content.from, img, offsetOf(rootfs));
+    await copyExtImage(rootfs.content.from, img, offsetOf(rootfs), w.showProgress);
     await truncate(img, plan.totalBytes);
     w.progress("rootfs: growing the file system to its partition");
     const r = await run("resize2fs", ["-f", `${img}?offset=${offsetOf(rootfs)}`, `${Math.floor(rootfs.bytes / 1024)}K`], { env: e2fsEnv(epoch) });
