@@ -79,6 +79,10 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       if (!recovery.rootfs) throw new UserError(o.recovery!, `is ${recovery.kind === "shimboot" ? "a shimboot image" : "not a ChromeOS image with a readable ROOT-A"}`, "pass the unzipped official recovery image for this board");
     }
     const rootfs = await readRootfsInput(o.rootfs);
+    // the image's full SHA-256 for the manifest, taken while the rest runs
+    // (the copy runs in another process, on the other core)
+    const rootfsSha = rootfs.kind === "image" ? sha256File(rootfs.path) : null;
+    rootfsSha?.catch(() => {}); // awaited later; a read error surfaces there
     if (!rootfs.hasInit) throw new UserError(o.rootfs, "--rootfs has no /sbin/init", "a NixOS rootfs from `nix build .#rootfs-<board>` has one; a bare directory needs sbin/init");
     const wifi = o.wifi ? await readWifiCredentials(o.wifi) : [];
     if (o.firmware) {
@@ -141,13 +145,17 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       inputs: {
         shim: { file: basename(o.shim), sha256: shimSha },
         recovery: o.recovery ? { file: basename(o.recovery), sha256: recoverySha } : null,
-        rootfs: rootfs.kind === "dir" ? { kind: "dir", listingSha256: rootfs.identity } : { kind: "image", sha256: rootfs.identity },
+        rootfs: rootfs.kind === "dir" ? { kind: "dir", listingSha256: rootfs.identity } : { kind: "image", sha256: null as string | null },
         firmware: o.firmware ? { dir: basename(o.firmware) } : null,
       },
       drivers: plan.drivers,
       options: { name: o.name, drivers: o.drivers, extraSpace: o.extraSpace, bootTimeout: o.bootTimeout, wifiNetworks: wifi.length },
     };
-    if (o.dryRun) return { plan, manifest, out: null };
+    const completeManifest = async () => {
+      if (rootfsSha) manifest.inputs.rootfs = { kind: "image", sha256: (await rootfsSha).hex };
+      return manifest;
+    };
+    if (o.dryRun) return { plan, manifest: await completeManifest(), out: null };
 
     // ── write ─────────────────────────────────────────────────────────
     const free = await statfs(outDir);
@@ -164,7 +172,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         work: work.path,
         initramfs,
         overlay,
-        manifest: async () => ({ path: "shimboot/manifest.json", content: JSON.stringify(manifest, null, 2) + "\n", mode: 0o644 }),
+        manifest: async () => ({ path: "shimboot/manifest.json", content: JSON.stringify(await completeManifest(), null, 2) + "\n", mode: 0o644 }),
         driversRoot: drivers?.root ?? null,
         rootfsEntries: rootfs.kind === "dir" ? rootfs.entries : null,
         wifiFiles: wifi.map((n) => ({ name: keyfileName(n.ssid), content: nmKeyfile(n, seed) })),
@@ -173,7 +181,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
       });
       // ── verify ────────────────────────────────────────────────────
       progress("verifying");
-      const v = await verifyImage(tmp, { shim: o.shim });
+      const v = await verifyImage(tmp, { shim: o.shim, shimKernelPartition: shim.kernelPartition });
       if (!v.ok) {
         const failed = v.checks.filter((c) => !c.ok).map((c) => `${c.id}: ${c.message}`);
         throw new Error(`the written image failed verification (a bug in shimboot):\n  ${failed.join("\n  ")}`);

@@ -1,13 +1,23 @@
 // The --rootfs input: a directory (made into ext4 in place) or an ext4 image
 // (what Nix builds). Only facts needed to plan: sizes, counts, identity.
 import { createHash } from "node:crypto";
-import { access, constants, lstat, readdir, readlink, stat } from "node:fs/promises";
+import { access, constants, lstat, open, readdir, readlink, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import type { Bytes } from "../lib/units.js";
 import { ImageFile } from "./image-file.js";
-import { sha256File } from "./hash.js";
+
+async function superblockIdentity(path: string, size: number): Promise<string> {
+  const fh = await open(path, "r");
+  try {
+    const sb = Buffer.alloc(1024);
+    await fh.read(sb, 0, 1024, 1024); // the primary superblock
+    return createHash("sha256").update(`${size}\0`).update(sb).digest("hex");
+  } finally {
+    await fh.close();
+  }
+}
 
 export interface RootfsDirEntry {
   /** path relative to the root, "/"-separated, no leading slash */
@@ -36,6 +46,11 @@ export type RootfsInput =
       freeBlocks: number;
       features: string[];
       label: string;
+      /**
+       * SHA-256 of the size and the superblock (UUID, counts, write time,
+       * checksum): cheap, and enough to tell images apart for the derived
+       * identifiers. The full SHA-256 is taken while the image is copied.
+       */
       identity: string;
       hasInit: boolean;
     };
@@ -111,7 +126,7 @@ export async function readRootfsInput(path: string): Promise<RootfsInput> {
     freeBlocks: Number(field("Free blocks")),
     features: field("Filesystem features").split(/\s+/).filter(Boolean),
     label: field("Filesystem volume name").replace(/^<none>$/, ""),
-    identity: (await sha256File(path)).hex,
+    identity: await superblockIdentity(path, st.size),
     hasInit: probe.exitCode === 0 && !/File not found/.test(probe.stderr),
   };
 }

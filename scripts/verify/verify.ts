@@ -5,6 +5,7 @@
 import { kernelVersionOf, loadBoardInfo } from "../boards.js";
 import { readShim } from "../read/chromeos-image.js";
 import { ImageFile } from "../read/image-file.js";
+import type { Partition } from "../read/gpt.js";
 import { CheckList, type VerifyResult } from "./check.js";
 import type { KernelFeatures, VerifyContext } from "./context.js";
 import { checkBootloader } from "./bootloader.js";
@@ -18,10 +19,12 @@ export type { Check, VerifyResult } from "./check.js";
 export interface VerifyOptions {
   /** the RMA shim the image was built from: p2 must equal its KERN-A */
   shim?: string;
+  /** the shim's kernel partition when the caller has already read the shim (build does) */
+  shimKernelPartition?: Partition;
 }
 
 export async function verifyImage(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  const shim = opts.shim ? await openShimKernel(opts.shim) : null;
+  const shim = !opts.shim ? null : opts.shimKernelPartition ? { image: await ImageFile.open(opts.shim), partition: opts.shimKernelPartition } : await openShimKernel(opts.shim);
   try {
     const img = await ImageFile.open(path);
     try {

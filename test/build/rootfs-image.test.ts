@@ -57,6 +57,12 @@ describe("shimboot build --rootfs IMAGE", () => {
     expect(await catFile(img, 4, "/etc/NetworkManager/system-connections/cafe.nmconnection")).not.toContain("psk=");
   });
 
+  it("records the rootfs image's SHA-256 in the manifest", async () => {
+    const want = (await $`sha256sum ${source}`).stdout.split(" ")[0];
+    expect(JSON.parse(stdout).manifest.inputs.rootfs).toEqual({ kind: "image", sha256: want });
+    expect(JSON.parse(await catFile(img, 3, "/shimboot/manifest.json")).inputs.rootfs.sha256).toBe(want);
+  });
+
   it("never prints a Wi-Fi password", () => {
     expect(stdout).not.toContain("correct horse battery");
   });
