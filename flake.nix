@@ -130,7 +130,7 @@
       devShells = forSystems (system: pkgs: {
         default = pkgs.mkShell {
           packages = with pkgs; [
-            nodejs nix jq e2fsprogs fakeroot kmod xz zstd lz4 bzip2 cpio util-linux
+            nodejs nix jq e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 bzip2 cpio util-linux
             vboot_reference busybox dtc ubootTools binutils qemu shellcheck cloud-utils nixfmt
           ];
         };

@@ -14,6 +14,8 @@ const packages: Record<string, string> = {
   mke2fs: "e2fsprogs",
   e2fsck: "e2fsprogs",
   resize2fs: "e2fsprogs",
+  e2image: "e2fsprogs",
+  xfs_io: "xfsprogs",
   xz: "xz-utils",
   zstd: "zstd",
   lz4: "lz4",

@@ -35,6 +35,47 @@ function isZero(b: Buffer): boolean {
   return true;
 }
 
+/** The data extents of a file (SEEK_DATA/SEEK_HOLE, as xfs_io's seek reports them). */
+export async function dataExtents(path: string): Promise<{ offset: number; length: number }[] | null> {
+  const r = await run("xfs_io", ["-r", "-c", "seek -a -r 0", path]);
+  if (r.exitCode !== 0) return null;
+  const out: { offset: number; length: number }[] = [];
+  let data: number | null = null;
+  for (const line of r.stdout.split("\n")) {
+    const m = /^(DATA|HOLE)\s+(\d+)$/.exec(line.trim());
+    if (!m) continue;
+    const at = Number(m[2]);
+    if (m[1] === "DATA") data = at;
+    else if (data !== null) {
+      out.push({ offset: data, length: at - data });
+      data = null;
+    }
+  }
+  return out;
+}
+
+/**
+ * Copies a file's data extents into `dest` at `destOffset` with
+ * copy_file_range (xfs_io copy_range): the kernel moves the bytes, holes stay
+ * holes. Returns false when that is not possible here (no xfs_io, or the
+ * kernel refuses a copy between these file systems), so the caller can fall
+ * back to e2image.
+ */
+export async function copyDataExtents(src: string, dest: string, destOffset: Bytes): Promise<boolean> {
+  const extents = await dataExtents(src).catch(() => null);
+  if (!extents) return false;
+  const BATCH = 512; // commands per xfs_io process, well under the argument limit
+  for (let i = 0; i < extents.length; i += BATCH) {
+    const cmds = extents.slice(i, i + BATCH).flatMap((e) => ["-c", `copy_range -s ${e.offset} -d ${destOffset + e.offset} -l ${e.length} ${src}`]);
+    const r = await run("xfs_io", [...cmds, dest]);
+    if (r.exitCode !== 0 || r.stderr.trim()) {
+      if (/No space left/i.test(r.stderr)) throw new UserError(dest, "no space left on the device holding the output", "free some space or choose --out on another file system");
+      return false;
+    }
+  }
+  return true;
+}
+
 /**
  * Copies the used blocks of an ext4 image into the image at `destOffset`
  * (e2image -ra: free blocks are never read or written, so the result is

@@ -10,7 +10,7 @@ import type { CpioEntry } from "../read/cpio.js";
 import { extFsAt } from "../read/extfs.js";
 import type { RootfsDirEntry } from "../read/rootfs-input.js";
 import { stageBootloaderTree, type TreeFile } from "./bootloader-tree.js";
-import { copyExtImage, copyRange } from "./copy.js";
+import { copyDataExtents, copyExtImage, copyRange } from "./copy.js";
 import { debugfsWrite, e2fsEnv, fixupCommands, makeExtFs } from "./extfs.js";
 import { writeGpt } from "./gpt.js";
 import { injectCommands, itemsFromTree, type InjectItem } from "./inject.js";
@@ -44,12 +44,16 @@ export async function writeImage(w: WriteInputs): Promise<void> {
   const part = (role: PlannedPartition["role"]) => plan.partitions.find((p) => p.role === role);
 
   // The rootfs first: e2image and resize2fs set the file's length to the end
-  // of the file system, so the image is extended again after each.
+  // of the file system, so the image is extended again after them.
   const rootfs = part("rootfs")!;
   w.progress(`rootfs: writing ${rootfs.label}`);
   if (rootfs.content.kind === "rootfs-image") {
-    await copyExtImage(rootfs.content.from, img, offsetOf(rootfs), w.showProgress);
-    await truncate(img, plan.totalBytes);
+    // the kernel copies the image's data extents; e2image (used blocks, one
+    // at a time) where copy_file_range cannot be used
+    if (!(await copyDataExtents(rootfs.content.from, img, offsetOf(rootfs)))) {
+      await copyExtImage(rootfs.content.from, img, offsetOf(rootfs), w.showProgress);
+      await truncate(img, plan.totalBytes);
+    }
     w.progress("rootfs: growing the file system to its partition");
     const r = await run("resize2fs", ["-f", `${img}?offset=${offsetOf(rootfs)}`, `${Math.floor(rootfs.bytes / 1024)}K`], { env: e2fsEnv(epoch) });
     if (r.exitCode !== 0) throw new Error(`resize2fs rootfs: ${r.stderr.trim()}`);
