@@ -1,6 +1,6 @@
 // Running the field's tools (cgpt, futility, e2fsprogs, compressors). A
 // missing tool is a user error that names the package to install.
-import { $, type ProcessOutput } from "zx";
+import { $, type ProcessOutput } from "zx/core";
 import { UserError } from "./errors.js";
 import { trackChild } from "./cleanup.js";
 
