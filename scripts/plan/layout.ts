@@ -4,8 +4,6 @@ import { KERNEL_ATTRIBUTES, ROOTFS_PREFIX, TYPE_GUID, VENDOR_LABEL } from "../co
 import { MiB, SECTOR_SIZE, alignUp, sectors, toSectorsCeil, type Bytes, type Sectors } from "../lib/units.js";
 
 export const ALIGN: Sectors = sectors(MiB / SECTOR_SIZE);
-/** Primary GPT: protective MBR, header, 128 entries of 128 bytes. */
-export const GPT_PRIMARY: Sectors = sectors(34);
 /** Secondary GPT at the end: entries then header. */
 export const GPT_SECONDARY: Sectors = sectors(33);
 

@@ -34,17 +34,6 @@ async function debugfs(fs: ExtFs, request: string) {
   return { stdout: r.stdout, stderr, notFound: /File not found by ext2_lookup/.test(stderr) };
 }
 
-/** Is this an ext file system at all? */
-export async function isExtFs(fs: ExtFs): Promise<boolean> {
-  try {
-    await debugfs(fs, "stats -h");
-    return true;
-  } catch (e) {
-    if (e instanceof UserError) return false;
-    throw e;
-  }
-}
-
 function parseLs(text: string): DirEntry[] {
   const out: DirEntry[] = [];
   for (const line of text.split("\n")) {
