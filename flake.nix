@@ -131,7 +131,7 @@
         default = pkgs.mkShell {
           packages = with pkgs; [
             nodejs nix jq e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 bzip2 cpio util-linux
-            vboot_reference busybox dtc ubootTools binutils qemu shellcheck cloud-utils nixfmt
+            (pkgs.vboot-utils or pkgs.vboot_reference) busybox dtc ubootTools binutils qemu shellcheck cloud-utils nixfmt
           ];
         };
       });

@@ -2,14 +2,17 @@
 # tools it runs are on PATH, the bootloader scripts and the Nix board table
 # beside it.
 { lib, buildNpmPackage, importNpmLock, nodejs, makeWrapper
-, vboot_reference, e2fsprogs, xfsprogs, fakeroot, kmod, xz, zstd, lz4, bzip2, cpio, nix, util-linux, coreutils
+, vboot-utils ? null, vboot_reference ? null # renamed vboot_reference -> vboot-utils in nixpkgs
+, e2fsprogs, xfsprogs, fakeroot, kmod, xz, zstd, lz4, bzip2, cpio, nix, util-linux, coreutils
 , src }:
 let
+  # pkgs/by-name/vb/vboot-utils (pname "vboot-utils"); older pins only have vboot_reference.
+  vboot = if vboot-utils != null then vboot-utils else vboot_reference;
   package = lib.importJSON (src + "/package.json");
   # The lock file carries no "resolved" URLs; importNpmLock needs them
   # (pkgs/build-support/node/import-npm-lock). Hashes still come from the lock.
   packageLock = (import ./lib/npm-lock.nix).withResolved (lib.importJSON (src + "/package-lock.json"));
-  runtimeTools = [ vboot_reference e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 bzip2 cpio nix util-linux coreutils ];
+  runtimeTools = [ vboot e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 bzip2 cpio nix util-linux coreutils ];
 in
 buildNpmPackage {
   pname = "shimboot";

@@ -10,9 +10,6 @@ import type { VerifyContext } from "./context.js";
 import { statPaths } from "./ext-probe.js";
 import { checkFileSystem } from "./filesystem.js";
 
-/** The label of the partition that carries the shim's modules and firmware. */
-/** GPT partition names are 36 UTF-16 code units. */
-
 const labelOf = (p: Partition) => p.label.slice(ROOTFS_PREFIX.length);
 const roleOf = (p: Partition) => (labelOf(p) === VENDOR_LABEL ? "vendor" : `rootfs ${labelOf(p) || "(no label)"}`);
 
@@ -51,6 +48,7 @@ async function checkOne(ctx: VerifyContext, p: Partition) {
   const allowed = ctx.features && { features: ctx.features.ext4, kernel: ctx.features.kernel };
   if (!(await checkFileSystem(list, { prefix: "rootfs", where: W, partition: p, fs, family: "ext4", allowed }))) return;
 
+  await checkModules(ctx, p, W, fs);
   if (label === VENDOR_LABEL) {
     const st = await statPaths(fs, ["/lib/modules", "/lib/firmware"]);
     const present = [...st].filter(([, s]) => s?.kind === "dir").map(([path]) => path.slice(1));
@@ -64,4 +62,17 @@ async function checkOne(ctx: VerifyContext, p: Partition) {
   } else {
     list.fail("rootfs-init", `${W}: /sbin/init ${init ? `is a ${init.kind}` : "is missing"}; the bootloader execs it after pivot_root`, p.index);
   }
+}
+
+/**
+ * Where a partition carries kernel modules, they must be for p2's exact
+ * release with a modules.dep: the shim's kernel loads nothing else.
+ */
+async function checkModules(ctx: VerifyContext, p: Partition, W: string, fs: ReturnType<typeof extFsAt>) {
+  if (!ctx.release) return;
+  const dep = `/lib/modules/${ctx.release}/modules.dep`;
+  const st = await statPaths(fs, ["/lib/modules", dep]);
+  if (st.get("/lib/modules")?.kind !== "dir") return; // no drivers here (--drivers none, or they live elsewhere)
+  if (st.get(dep)?.kind === "file") ctx.list.pass("rootfs-modules", `${W}: modules for the shim kernel ${ctx.release}, with modules.dep`, p.index);
+  else ctx.list.fail("rootfs-modules", `${W}: lib/modules has no ${ctx.release}/modules.dep; the shim's kernel (${ctx.release}) cannot load these modules`, p.index);
 }

@@ -9,6 +9,7 @@ import { FIXTURE_KERNEL_RELEASE } from "../fixtures/fixtures.js";
 import { buildImage } from "../helpers/build.js";
 import { catFile, debugfs, fsck, gptEntries, statPath } from "../helpers/image.js";
 import { makeRootfsDir, tempDir } from "../helpers/rootfs.js";
+import { runCli } from "../helpers/cli.js";
 
 $.quiet = true;
 const R = FIXTURE_KERNEL_RELEASE;
@@ -71,6 +72,16 @@ describe("--drivers inject (default)", () => {
   it("copies the recovery's lib/modprobe.d and etc/modprobe.d into /lib/modprobe.d", async () => {
     const ls = await debugfs(img, 4, "ls -p /lib/modprobe.d");
     for (const f of ["iwlwifi.conf", "alsa-skl.conf", "blacklist-cros.conf"]) expect(ls).toContain(`/${f}/`);
+  });
+
+  it("is rejected by verify once its modules no longer match the kernel's release", async () => {
+    const copy = join(t.path, "wrong-release.bin");
+    await $`cp --sparse=always ${img} ${copy}`;
+    const start = Number((await $`cgpt show -i 4 -b ${copy}`).stdout) * 512;
+    await $({ input: `ln /lib/modules/${R} /lib/modules/5.4.0-other\nunlink /lib/modules/${R}\n` })`debugfs -w -f - ${`${copy}?offset=${start}`}`;
+    const r = await runCli(["verify", copy]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`FAIL p4 rootfs nixos: lib/modules has no ${R.replace(/\./g, "\\.")}/modules\.dep`));
   });
 
   it("makes injected files root-owned", async () => {
