@@ -30,6 +30,8 @@ export interface BootOptions {
   /** Extra kernel command-line words. */
   append?: string;
   memoryMiB?: number;
+  /** Kernel modules stage 0 loads besides STAGE0_MODULES (drivers the shim's kernel would have built in). */
+  extraModules?: string[];
   /** Called with every chunk of serial output (debugging). */
   onOutput?: (chunk: string) => void;
 }
@@ -63,7 +65,7 @@ export async function kernelPartitionGuid(image: string): Promise<string> {
 export async function bootDisk(image: string, opts: BootOptions): Promise<BootResult> {
   const kernel = findTestKernel();
   if (!kernel) throw new Error("no test kernel");
-  const initrd = await buildStage0();
+  const initrd = await buildStage0(opts.extraModules);
   const kernGuid = opts.kernGuid ?? (await kernelPartitionGuid(image));
   const append = [
     "console=ttyS0",

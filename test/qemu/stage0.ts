@@ -100,24 +100,32 @@ async function stage0Key(kernel: TestKernel, order: string[], cgpt: string): Pro
   return h.digest("hex").slice(0, 16);
 }
 
-let pending: Promise<string> | undefined;
+const pending = new Map<string, Promise<string>>();
 
 /**
  * Path of the stage-0 initramfs for the test kernel, built on first use and
  * cached under cacheDir() (keyed by its inputs, so edits rebuild it).
+ * `extraModules` are loaded after STAGE0_MODULES (with their dependencies),
+ * for a test that needs more of the shim kernel's drivers (e.g. dm-crypt);
+ * each module list is a separate initramfs, so the others stay small.
  */
-export function buildStage0(): Promise<string> {
-  pending ??= build();
-  return pending;
+export function buildStage0(extraModules: string[] = []): Promise<string> {
+  const key = extraModules.join(" ");
+  let p = pending.get(key);
+  if (!p) {
+    p = build(extraModules);
+    pending.set(key, p);
+  }
+  return p;
 }
 
-async function build(): Promise<string> {
+async function build(extraModules: string[]): Promise<string> {
   const kernel = findTestKernel();
   if (!kernel) throw new Error("no test kernel: install linux-image-amd64 or set SHIMBOOT_TEST_KERNEL/SHIMBOOT_TEST_KVER");
   const modulesDep = await readFile(join(kernel.modulesDir, "modules.dep"), "utf8");
   const builtinPath = join(kernel.modulesDir, "modules.builtin");
   const builtin = existsSync(builtinPath) ? await readFile(builtinPath, "utf8") : "";
-  const order = moduleLoadOrder(modulesDep, builtin, STAGE0_MODULES);
+  const order = moduleLoadOrder(modulesDep, builtin, [...STAGE0_MODULES, ...extraModules]);
   const cgpt = await which("cgpt");
   const out = join(await cacheDir(), `stage0-${await stage0Key(kernel, order, cgpt)}.cpio.gz`);
   if (existsSync(out)) return out;
