@@ -8,7 +8,7 @@ packages=(
   xz-utils zstd lz4 bzip2 cpio nix-bin util-linux
   # tests: fixture building, reference tools, the QEMU boot test
   busybox-static u-boot-tools device-tree-compiler binutils
-  qemu-system-x86 linux-image-amd64 shellcheck binwalk time
+  qemu-system-x86 linux-image-amd64 shellcheck binwalk time cryptsetup-bin
 )
 missing=()
 for p in "${packages[@]}"; do

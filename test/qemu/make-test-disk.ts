@@ -3,10 +3,11 @@
 // -kernel instead, as the firmware would boot KERN-A), plus helpers for the
 // roots the tests boot: marker inits and NixOS-shaped generation trees.
 import { $ } from "zx";
-import { chmod, copyFile, lutimes, mkdir, mkdtemp, rm, symlink, truncate, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { chmod, copyFile, cp, lutimes, mkdir, mkdtemp, rm, stat, symlink, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { BUSYBOX } from "./env.js";
+import { BOOTLOADER_DIR, BUSYBOX } from "./env.js";
 import { fixture } from "../fixtures/fixtures.js";
 import { runCli } from "../helpers/cli.js";
 
@@ -33,6 +34,11 @@ export interface RootfsSpec {
   sizeMiB?: number;
   /** Raw GPT name instead of `shimboot_rootfs:<label>`. */
   gptName?: string;
+  /**
+   * A prepared partition image (e.g. a LUKS container) written as is instead
+   * of an ext4 made from the tree (only for `extra` partitions).
+   */
+  image?: string;
 }
 
 export interface TestDisk {
@@ -127,6 +133,12 @@ export interface BuiltDiskSpec {
   extra?: RootfsSpec[];
   bootTimeout: number;
   drivers?: "none" | "vendor" | "inject";
+  /**
+   * A directory whose bin/ and lib/ are added to the bootloader's (partition
+   * 3), as if shipped in scripts/bootloader: e.g. a cryptsetup with its
+   * libraries. The build is pointed at a merged copy via SHIMBOOT_BOOTLOADER_DIR.
+   */
+  bootloaderExtra?: string;
 }
 
 /** A test root: busybox for scripts, the API mount points, then the spec's files. */
@@ -159,10 +171,10 @@ async function appendRootfs(path: string, extra: RootfsSpec[], work: string): Pr
   let next = Math.max(...entries.map((e) => e.start + e.size));
   const added = [];
   for (const [i, r] of extra.entries()) {
-    const dir = await rootTree(work, `extra${i}`, r);
-    const sizeMiB = r.sizeMiB ?? Math.max(6, (await duMiB(dir)) * 2 + 3);
+    const dir = r.image ?? (await rootTree(work, `extra${i}`, r));
+    const sizeMiB = r.sizeMiB ?? (r.image ? Math.ceil((await stat(r.image)).size / MiB) : Math.max(6, (await duMiB(dir)) * 2 + 3));
     const start = Math.ceil(next / 2048) * 2048;
-    added.push({ index: entries.length + added.length + 1, start, sizeMiB, dir, name: r.gptName ?? `shimboot_rootfs:${r.label}` });
+    added.push({ index: entries.length + added.length + 1, start, sizeMiB, dir, raw: !!r.image, name: r.gptName ?? `shimboot_rootfs:${r.label}` });
     next = start + (sizeMiB * MiB) / SECTOR;
   }
   await truncate(path, (Math.ceil(next / 2048) + 1) * MiB);
@@ -171,7 +183,8 @@ async function appendRootfs(path: string, extra: RootfsSpec[], work: string): Pr
   for (const e of entries) await $`cgpt add -i ${e.index} -b ${e.start} -s ${e.size} -t ${e.type} -l ${e.label} -u ${e.uuid} -A ${e.attr} ${path}`;
   for (const a of added) {
     await $`cgpt add -i ${a.index} -b ${a.start} -s ${(a.sizeMiB * MiB) / SECTOR} -t data -l ${a.name} ${path}`;
-    await $`mke2fs -q -F -t ext4 -d ${a.dir} -E offset=${a.start * SECTOR} ${path} ${`${a.sizeMiB * 1024}k`}`;
+    if (a.raw) await $`dd if=${a.dir} of=${path} bs=1M seek=${(a.start * SECTOR) / MiB} conv=notrunc status=none`;
+    else await $`mke2fs -q -F -t ext4 -d ${a.dir} -E offset=${a.start * SECTOR} ${path} ${`${a.sizeMiB * 1024}k`}`;
   }
 }
 
@@ -184,7 +197,17 @@ export async function buildTestDisk(path: string, spec: BuiltDiskSpec): Promise<
   const work = await mkdtemp(join(tmpdir(), "shimboot-disk-"));
   try {
     const dir = await rootTree(work, "rootfs", spec.rootfs);
-    const r = await runCli(["build", "--shim", await fixture("shim-x86"), "--rootfs", dir, "--name", spec.rootfs.label, "--out", path, "--force", "--boot-timeout", String(spec.bootTimeout), "--drivers", spec.drivers ?? "none", "--extra-space", "4M"], { env: { TMPDIR: work } });
+    const env: Record<string, string> = { TMPDIR: work };
+    if (spec.bootloaderExtra) {
+      const merged = join(work, "bootloader");
+      await cp(BOOTLOADER_DIR, merged, { recursive: true });
+      for (const top of ["bin", "lib"]) {
+        const src = join(spec.bootloaderExtra, top);
+        if (existsSync(src)) await cp(src, join(merged, top), { recursive: true });
+      }
+      env.SHIMBOOT_BOOTLOADER_DIR = merged;
+    }
+    const r = await runCli(["build", "--shim", await fixture("shim-x86"), "--rootfs", dir, "--name", spec.rootfs.label, "--out", path, "--force", "--boot-timeout", String(spec.bootTimeout), "--drivers", spec.drivers ?? "none", "--extra-space", "4M"], { env });
     if (r.code !== 0) throw new Error(`shimboot build failed (${r.code}): ${r.stderr}`);
     if (spec.extra?.length) await appendRootfs(path, spec.extra, work);
     const kernGuid = (await $`cgpt show -i 2 -u ${path}`).stdout.trim();

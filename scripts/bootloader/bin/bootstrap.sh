@@ -173,10 +173,13 @@ sb_input_read() {
   return 0
 }
 
-# Reads a line without echo (passphrases); the line is not logged.
+# sb_read_secret PROMPT: prints PROMPT and reads a line without echo
+# (passphrases); the line is not logged. Echo goes off before the prompt is
+# shown, so a line typed as soon as it appears is not echoed either.
 sb_read_secret() {
   local c rc
   for c in $SB_CONSOLES; do stty -echo <"$c" 2>/dev/null; done
+  sb_prompt "$1"
   sb_input_read
   rc=$?
   for c in $SB_CONSOLES; do stty echo <"$c" 2>/dev/null; done
@@ -262,8 +265,7 @@ sb_open_root() {
   fi
   try=1
   while [ $try -le 3 ]; do
-    sb_prompt "Passphrase for $label ($dev), attempt $try of 3 (empty line to cancel): "
-    sb_read_secret || return 1
+    sb_read_secret "Passphrase for $label ($dev), attempt $try of 3 (empty line to cancel): " || return 1
     pass="$SB_IN_LINE"
     SB_IN_LINE=""
     if [ -z "$pass" ]; then
