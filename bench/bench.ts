@@ -100,7 +100,6 @@ function log(msg: string) {
 }
 
 const fmtS = (s: number) => (s < 1 ? `${(s * 1000).toFixed(0)} ms` : `${s.toFixed(2)} s`);
-const fmtMiB = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
 const fmtGiB = (b: number) => `${(b / GiB).toFixed(3)} GiB`;
 
 async function toolVersion(cmd: string): Promise<string> {

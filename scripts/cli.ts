@@ -9,6 +9,7 @@ import { ENV_NAMES, resolveBuildOptions } from "./commands/build-options.js";
 import { VERSION } from "./version.js";
 import { verifyCommand } from "./commands/verify.js";
 import { registerFlash } from "./commands/flash.js";
+import { cleanUpOnSignals } from "./lib/cleanup.js";
 
 const program = new Command();
 program
@@ -100,4 +101,5 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+cleanUpOnSignals();
 process.exitCode = await main(process.argv);

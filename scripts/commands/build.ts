@@ -9,7 +9,7 @@ import { boardFromRelease, kernelVersionOf, loadBoardInfo } from "../boards.js";
 import { removeOnExit } from "../lib/cleanup.js";
 import { UserError } from "../lib/errors.js";
 import { makeProgress } from "../lib/progress.js";
-import { formatBytes, toBytes, type Bytes } from "../lib/units.js";
+import { formatBytes, toBytes } from "../lib/units.js";
 import { makeWorkDir } from "../lib/workdir.js";
 import { buildSeed } from "../plan/ids.js";
 import { makePlan, type Plan } from "../plan/plan.js";
@@ -215,6 +215,5 @@ export function formatPlan(plan: Plan): string {
     lines.push(`     ${fs.trim()}`);
   }
   for (const c of plan.drivers.conflicts) lines.push(`  firmware conflict: ${c.path} (${c.from.join(" → ")}, last wins)`);
-  void ({} as Bytes);
   return lines.join("\n");
 }

@@ -29,6 +29,15 @@ function cleanupNow() {
 function install() {
   if (installed) return;
   installed = true;
+  process.on("exit", cleanupNow);
+}
+
+/**
+ * The CLI's signal handling: Ctrl-C or a kill removes what is registered
+ * here and exits 130/143. Only the program installs it, never a library user.
+ */
+export function cleanUpOnSignals(): void {
+  install();
   for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     process.on(sig, () => {
       cleanupNow();
@@ -36,7 +45,6 @@ function install() {
       process.exit(sig === "SIGINT" ? 130 : 143);
     });
   }
-  process.on("exit", cleanupNow);
 }
 
 /** Removes `path` on exit unless released first. */

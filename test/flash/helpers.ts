@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { $ } from "zx";
 import { repoRoot } from "../fixtures/fixtures.js";
 import { buildImage } from "../helpers/build.js";
-import { CLI, runCli, type CliResult } from "../helpers/cli.js";
+import { CLI, type CliResult } from "../helpers/cli.js";
 import { makeRootfsDir } from "../helpers/rootfs.js";
 
 $.quiet = true;
