@@ -3,6 +3,8 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // the JSON report lets .ci/run print a plain "N passed, M failed" line
+    reporters: ["default", ["json", { outputFile: ".cache/vitest-report.json" }]],
     // Fixtures are built once per run with the real tools and cached on disk.
     globalSetup: ["test/fixtures/global-setup.ts"],
     testTimeout: 120_000,

@@ -20,6 +20,8 @@ export const KIND_DESCRIPTION: Record<ImageKind, string> = {
   "not-chromeos": "not a ChromeOS disk image",
 };
 
+const MAX_KERNEL_PARTITION = 256 * 2 ** 20;
+
 export interface RootfsInfo {
   partition: number;
   fs: ExtFs;
@@ -96,6 +98,10 @@ export async function readChromeOsImage(path: string): Promise<ChromeOsImage> {
       return { ...base, kind: isShimboot ? "shimboot" : "not-chromeos", kernelPartition: null, kernel: null, rootPartition: null, rootfs: null };
     }
     const where = `${path} partition ${kernelPartition.index} (${kernelPartition.label || "kernel"})`;
+    // the kernel partition is read into memory: bound it (ChromeOS uses 16–64 MiB)
+    if (toBytes(kernelPartition.size) > MAX_KERNEL_PARTITION) {
+      throw new UserError(where, `is ${Math.round(toBytes(kernelPartition.size) / 2 ** 20)} MiB, larger than any ChromeOS kernel partition (at most ${MAX_KERNEL_PARTITION / 2 ** 20} MiB)`, "the partition table is damaged or this is not a ChromeOS image");
+    }
     const kernel = await readKernel(await readPartition(kernelPartition), where);
     if (!kernel.initramfs.found && kernel.initramfs.reason === "corrupt") {
       throw new UserError(where, `kernel's built-in initramfs is corrupt: ${kernel.initramfs.detail}`, "the image is damaged; fetch it again");

@@ -1,7 +1,13 @@
 // `shimboot inspect` on every fixture variant: what a user learns about a file.
 import { describe, it, expect } from "vitest";
 import { fixture, FIXTURE_KERNEL_RELEASE } from "../fixtures/fixtures.js";
-import { runCli } from "../helpers/cli.js";
+import { CLI, runCli } from "../helpers/cli.js";
+import { $ } from "zx";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+$.quiet = true;
 
 async function inspect(name: Parameters<typeof fixture>[0]) {
   const r = await runCli(["inspect", "--json", await fixture(name)]);
@@ -91,6 +97,23 @@ describe("shimboot inspect", () => {
     expect(r.kernel.initramfs.present).toBe(false);
     expect(r.rootfs.modprobeD).toEqual({ lib: true, etc: true });
     expect(r.rootfs.firmwareFiles).toBe(3);
+  });
+
+  it("keeps its memory bounded on a multi-GB image (partitions read in place, hash streamed)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "inspect-big-"));
+    try {
+      const big = join(dir, "big.bin");
+      await $`cp --sparse=always ${await fixture("shim-x86")} ${big}`;
+      await $`truncate -s 3G ${big}`;
+      await $`cgpt repair ${big}`; // the backup GPT moves to the new end
+      const r = await $`/usr/bin/time -f ${"maxrss=%M"} ${process.execPath} ${CLI} inspect --json ${big}`;
+      expect(JSON.parse(r.stdout).size).toBe(3 * 2 ** 30);
+      const kib = Number(/maxrss=(\d+)/.exec(r.stderr)?.[1]);
+      expect(kib).toBeGreaterThan(0);
+      expect(kib).toBeLessThan(200 * 1024);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("prints a readable report without --json", async () => {
