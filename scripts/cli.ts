@@ -65,10 +65,12 @@ program
   .option("--wifi <file>", "wifi-credentials.json: NetworkManager connections written with mode 0600")
   .option("--boot-timeout <seconds>", "bootloader menu timeout; 0 boots the default at once (default: 5)")
   .option("--flake-rev <rev>", "flake revision to record in the image's manifest")
+  .option("--bootloader-dir <dir>", "bootloader scripts to install instead of the shipped ones (bin/ and lib/ as in scripts/bootloader)")
   .option("--force", "replace --out if it exists")
+  .option("--verbose", "print every tool command as it runs")
   .option("--dry-run", "print the plan and write nothing")
   .option("--json", "machine-readable output (plan and manifest)")
-  .addHelpText("after", `\nEvery option can also come from the environment (flags win):\n${envHelp}\n  USE_RECOVERY=false  ignore RECOVERY_FILE\n  SOURCE_DATE_EPOCH  timestamps inside the image (default 1)\n\nExamples:\n  shimboot build --shim dedede.bin --recovery dedede-recovery.bin --rootfs ./result/nixos.img --out shimboot.bin\n  shimboot build --shim dedede.bin --rootfs ./rootfs/ --drivers vendor --dry-run`)
+  .addHelpText("after", `\nEvery option can also come from the environment (flags win):\n${envHelp}\n  USE_RECOVERY=false  ignore RECOVERY_FILE\n  VERBOSE=true       --verbose\n  SOURCE_DATE_EPOCH  timestamps inside the image (default 1)\n\nExamples:\n  shimboot build --shim dedede.bin --recovery dedede-recovery.bin --rootfs ./result/nixos.img --out shimboot.bin\n  shimboot build --shim dedede.bin --rootfs ./rootfs/ --drivers vendor --dry-run`)
   .action(async (raw: Record<string, unknown>) => {
     const o = resolveBuildOptions(raw, process.env);
     const r = await build(o);

@@ -19,6 +19,7 @@ export const ENV_NAMES = {
   wifi: "WIFI_CREDENTIALS",
   bootTimeout: "BOOT_TIMEOUT",
   flakeRev: "FLAKE_REV",
+  bootloaderDir: "BOOTLOADER_DIR",
 } as const;
 
 const maxName = GPT_NAME_UNITS - ROOTFS_PREFIX.length;
@@ -51,10 +52,12 @@ export const BuildOptions = z
     extraSpace: sizeArg.default((256 * 1024 * 1024) as Bytes),
     wifi: z.string().min(1).optional(),
     bootTimeout: z.coerce.number({ error: "--boot-timeout: seconds as a whole number" }).int("--boot-timeout: whole seconds").min(0).max(3600).default(5),
+    bootloaderDir: z.string().min(1).optional(),
     flakeRev: z.string().regex(/^[0-9a-f]{7,40}(-dirty)?$/, "--flake-rev: a git revision").optional(),
     dryRun: z.boolean().default(false),
     json: z.boolean().default(false),
     force: z.boolean().default(false),
+    verbose: z.boolean().default(false),
     useRecovery: z.boolean().default(true),
     sourceDateEpoch: z.coerce.number().int().nonnegative().default(1),
   })
@@ -73,7 +76,8 @@ export function resolveBuildOptions(flags: Record<string, unknown>, env: NodeJS.
     if (fromFlag !== undefined) merged[key] = fromFlag;
     else if (fromEnv !== undefined && fromEnv !== "") merged[key] = fromEnv;
   }
-  for (const key of ["dryRun", "json", "force"]) if (flags[key] !== undefined) merged[key] = flags[key];
+  for (const key of ["dryRun", "json", "force", "verbose"]) if (flags[key] !== undefined) merged[key] = flags[key];
+  if (merged.verbose === undefined && env.VERBOSE !== undefined) merged.verbose = /^(1|true|yes)$/i.test(env.VERBOSE);
   if (env.USE_RECOVERY !== undefined) merged.useRecovery = !/^(0|false|no)$/i.test(env.USE_RECOVERY);
   if (env.SOURCE_DATE_EPOCH) merged.sourceDateEpoch = env.SOURCE_DATE_EPOCH;
   if (merged.useRecovery === false && flags.recovery === undefined) delete merged.recovery;

@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { boardFromRelease, kernelVersionOf, loadBoardInfo } from "../boards.js";
 import { removeOnExit } from "../lib/cleanup.js";
 import { UserError } from "../lib/errors.js";
+import { setVerbose } from "../lib/exec.js";
 import { makeProgress } from "../lib/progress.js";
 import { formatBytes, toBytes } from "../lib/units.js";
 import { makeWorkDir } from "../lib/workdir.js";
@@ -62,6 +63,7 @@ export interface BuildResult {
 }
 
 export async function build(o: BuildOptions): Promise<BuildResult> {
+  if (o.verbose) setVerbose(true);
   const showProgress = !o.json && !o.dryRun && process.stderr.isTTY === true;
   const progress = makeProgress(showProgress);
   const outDir = await checkOutput(o.out, o.force);
@@ -106,9 +108,12 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         : await harvestDrivers({ work: work.path, shimRoot: shim.rootfs.fs, kernelRelease: release, recoveryRoot: recovery?.rootfs?.fs ?? null, extraFirmware: o.firmware ?? null });
     if (o.drivers !== "none" && !shim.rootfs) throw new UserError(o.shim, "ROOT-A is not readable, so there are no drivers to harvest", "use --drivers none");
 
+    if (o.bootloaderDir && !existsSync(join(o.bootloaderDir, "bin/init"))) {
+      throw new UserError(o.bootloaderDir, "--bootloader-dir has no bin/init", "point it at a directory laid out like scripts/bootloader (bin/init, bin/bootstrap.sh, lib/)");
+    }
     const initramfs = shim.kernel.initramfs.found!.entries;
     const overlay: TreeFile[] = [
-      ...(await bootloaderFiles(bootloaderSourceDir())),
+      ...(await bootloaderFiles(o.bootloaderDir ?? bootloaderSourceDir())),
       { path: "etc/shimboot/bootloader.conf", content: bootloaderConf(o.bootTimeout, o.name), mode: 0o644 },
     ];
     const manifestPlaceholder: TreeFile = { path: "shimboot/manifest.json", content: Buffer.alloc(8192), mode: 0o644 };

@@ -26,6 +26,12 @@ const packages: Record<string, string> = {
 };
 
 const checked = new Map<string, boolean>();
+let verbose = false;
+
+/** --verbose: every tool run is echoed to stderr (arguments never hold secrets). */
+export function setVerbose(on: boolean): void {
+  verbose = on;
+}
 
 /** Fails with an install hint unless `tool` is on PATH. */
 export async function requireTool(tool: string): Promise<void> {
@@ -41,6 +47,7 @@ export async function requireTool(tool: string): Promise<void> {
 /** Runs a tool with arguments, never through a shell; the caller reads the exit code. */
 export async function run(tool: string, args: (string | number)[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; stderr?: "pipe" | "inherit" } = {}): Promise<ProcessOutput> {
   await requireTool(tool);
+  if (verbose) process.stderr.write(`+ ${[tool, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(String(a)) ? a : JSON.stringify(String(a)))).join(" ")}\n`);
   const p = $({
     input: opts.input,
     env: opts.env ? { ...process.env, ...opts.env } : process.env,

@@ -93,6 +93,19 @@ describe("shimboot build --dry-run", () => {
     expect(JSON.parse(r.stdout).plan.rootfsName).toBe("fromenv");
   });
 
+  it("echoes every tool it runs with --verbose (or VERBOSE=true)", async () => {
+    const r = await runCli(["build", "--shim", await fixture("shim-x86"), "--rootfs", rootfs, "--out", join(t.path, "v.bin"), "--dry-run"], { env: { TMPDIR: t.path, VERBOSE: "true" } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^\+ cgpt show -n /m);
+    expect(r.stderr).toMatch(/^\+ debugfs /m);
+  });
+
+  it("refuses a --bootloader-dir without bin/init", async () => {
+    const r = await runCli(["build", "--shim", await fixture("shim-x86"), "--rootfs", rootfs, "--out", join(t.path, "b.bin"), "--dry-run"], { env: { TMPDIR: t.path, BOOTLOADER_DIR: t.path } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/--bootloader-dir has no bin\/init/);
+  });
+
   it("exits 2 with a usage error for a bad option", async () => {
     const r = await runCli(["build", "--drivers", "all"]);
     expect(r.code).toBe(2);
