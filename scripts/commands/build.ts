@@ -74,7 +74,11 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
     progress("reading the shim");
     const shim = await readShim(o.shim);
     opened.push(shim);
+    // both hashes run in worker threads while the images are read
     const shimHash = sha256File(o.shim);
+    shimHash.catch(() => {}); // awaited below
+    const recoveryHash = o.recovery ? sha256File(o.recovery) : null;
+    recoveryHash?.catch(() => {}); // awaited below; a read error surfaces there
     const recovery = o.recovery ? await readChromeOsImage(o.recovery) : null;
     if (recovery) {
       opened.push(recovery);
@@ -120,7 +124,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
     // ── plan ──────────────────────────────────────────────────────────
     const shimSha = (await shimHash).hex;
-    const recoverySha = o.recovery ? (await sha256File(o.recovery)).hex : null;
+    const recoverySha = recoveryHash ? (await recoveryHash).hex : null;
     const seed = buildSeed({ v: 1, shimSha, recoverySha, rootfs: rootfs.identity, o: { ...o, out: null, json: null, dryRun: null, force: null, wifi: wifi.map((n) => n.ssid) }, firmware: o.firmware ? resolve(o.firmware) : null });
     const kernPart = shim.kernelPartition;
     const plan = makePlan({
