@@ -5,7 +5,7 @@ import { ROOTFS_PREFIX, TYPE_GUID } from "../contract.js";
 import { UserError } from "../lib/errors.js";
 import { toBytes } from "../lib/units.js";
 import type { CpioEntry } from "./cpio.js";
-import { extFsAt, listDir, readExtFile, walkTree, type ExtFs } from "./extfs.js";
+import { extFsAt, listDirs, readExtFile, walkTree, type ExtFs } from "./extfs.js";
 import { readPartitionTable, type Partition, type PartitionTable } from "./gpt.js";
 import { ImageFile } from "./image-file.js";
 import { readKernel, type KernelInfo } from "./kernel.js";
@@ -74,7 +74,8 @@ async function readRootfs(img: ImageFile, p: Partition): Promise<RootfsInfo | nu
     throw e;
   });
   if (lsb === undefined) return null;
-  const modules = (await listDir(fs, "/lib/modules")) ?? [];
+  const dirs = await listDirs(fs, ["/lib/modules", "/lib/modprobe.d", "/etc/modprobe.d"]);
+  const modules = dirs.get("/lib/modules") ?? [];
   const firmware = (await walkTree(fs, "/lib/firmware")) ?? [];
   return {
     partition: p.index,
@@ -82,7 +83,7 @@ async function readRootfs(img: ImageFile, p: Partition): Promise<RootfsInfo | nu
     lsbRelease: lsb ? parseLsbRelease(lsb) : {},
     moduleReleases: modules.filter((e) => e.kind === "dir").map((e) => e.name).sort(),
     firmwareFiles: firmware.filter((e) => e.entry.kind !== "dir").length,
-    hasModprobeD: { lib: (await listDir(fs, "/lib/modprobe.d")) !== null, etc: (await listDir(fs, "/etc/modprobe.d")) !== null },
+    hasModprobeD: { lib: dirs.has("/lib/modprobe.d"), etc: dirs.has("/etc/modprobe.d") },
   };
 }
 

@@ -63,23 +63,59 @@ export async function listDir(fs: ExtFs, path: string): Promise<DirEntry[] | nul
 }
 
 /**
- * Lists many directories with one debugfs process (commands on stdin; debugfs
- * echoes each as "debugfs: CMD" before its output). Missing ones are absent.
+ * Runs `VERB "PATH"` for many paths in one debugfs process (commands on
+ * stdin; debugfs echoes each as `debugfs: CMD` before its output). Gives each
+ * path's output, "" when debugfs printed nothing (e.g. not found), and null
+ * when the file system could not be opened at all.
  */
+export async function debugfsEach(fs: ExtFs, verb: string, paths: string[]): Promise<Map<string, string> | null> {
+  const out = new Map<string, string>();
+  if (paths.length === 0) return out;
+  const r = await run("debugfs", ["-f", "-", fs.spec], { input: paths.map((p) => `${verb} "${p}"\n`).join("") });
+  if (r.exitCode !== 0 || /Bad magic number|Could not open|Superblock checksum/.test(r.stderr)) return null;
+  const escaped = verb.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const chunks = r.stdout.split(new RegExp(`^debugfs: ${escaped} "(.*)"$`, "m"));
+  for (let i = 1; i + 1 < chunks.length; i += 2) out.set(chunks[i]!, chunks[i + 1]!);
+  return out;
+}
+
+/** Lists many directories with one debugfs process. Missing ones are absent. */
 export async function listDirs(fs: ExtFs, paths: string[]): Promise<Map<string, DirEntry[]>> {
+  const outputs = await debugfsEach(fs, "ls -p", paths);
+  if (!outputs) throw new UserError(fs.where, "is not a readable ext2/ext4 file system", "the partition is damaged or was not formatted");
   const result = new Map<string, DirEntry[]>();
-  if (paths.length === 0) return result;
-  const r = await run("debugfs", ["-f", "-", fs.spec], { input: paths.map((p) => `ls -p "${p}"\n`).join("") });
-  if (r.exitCode !== 0 || /Bad magic number|Could not open|Superblock checksum/.test(r.stderr)) {
-    throw new UserError(fs.where, "is not a readable ext2/ext4 file system", "the partition is damaged or was not formatted");
-  }
-  const chunks = r.stdout.split(/^debugfs: ls -p "(.*)"$/m);
-  for (let i = 1; i + 1 < chunks.length; i += 2) {
-    const body = chunks[i + 1]!;
-    if (body.trim() === "") continue; // not found: debugfs printed nothing here
-    result.set(chunks[i]!, parseLs(body));
+  for (const [path, body] of outputs) {
+    if (body.trim() !== "") result.set(path, parseLs(body)); // empty: not found
   }
   return result;
+}
+
+export interface Superblock {
+  features: string[];
+  blockCount: number;
+  blockSize: number;
+  freeBlocks: number;
+  label: string;
+  state: string;
+}
+
+/** The superblock (dumpe2fs -h), or null when there is no ext2/3/4 file system there. */
+export async function readSuperblock(fs: ExtFs): Promise<Superblock | null> {
+  const r = await run("dumpe2fs", ["-h", fs.spec]);
+  if (r.exitCode !== 0) return null;
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(r.stdout)?.[1]?.trim();
+  const features = field("Filesystem features");
+  const blockCount = Number(field("Block count"));
+  const blockSize = Number(field("Block size"));
+  if (features === undefined || !Number.isFinite(blockCount) || !Number.isFinite(blockSize)) return null;
+  return {
+    features: features === "(none)" ? [] : features.split(/\s+/).filter(Boolean),
+    blockCount,
+    blockSize,
+    freeBlocks: Number(field("Free blocks") ?? 0),
+    label: (field("Filesystem volume name") ?? "").replace(/^<none>$/, ""),
+    state: field("Filesystem state") ?? "unknown",
+  };
 }
 
 /** Every path under `root` (files, symlinks, dirs), walking one level per debugfs run. */

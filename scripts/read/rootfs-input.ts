@@ -7,6 +7,7 @@ import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import type { Bytes } from "../lib/units.js";
 import { ImageFile } from "./image-file.js";
+import { readSuperblock } from "./extfs.js";
 
 async function superblockIdentity(path: string, size: number): Promise<string> {
   const fh = await open(path, "r");
@@ -106,13 +107,11 @@ export async function readRootfsInput(path: string): Promise<RootfsInput> {
     throw e;
   });
   await img.close();
-  const r = await run("dumpe2fs", ["-h", path]);
-  if (r.exitCode !== 0) {
+  const sb = await readSuperblock({ spec: path, where: path });
+  if (!sb) {
     throw new UserError(path, "--rootfs: not a directory and not an ext2/ext4 file system image", "pass a directory or the ext4 image that `nix build .#rootfs-<board>` makes");
   }
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(r.stdout)?.[1]?.trim() ?? "";
-  const blockSize = Number(field("Block size"));
-  const blockCount = Number(field("Block count"));
+  const { blockSize, blockCount } = sb;
   if (blockSize * blockCount > st.size) {
     throw new UserError(path, `--rootfs: the ext4 image is truncated (file system is ${blockSize * blockCount} bytes, file has ${st.size})`, "build or copy the image again");
   }
@@ -123,9 +122,9 @@ export async function readRootfsInput(path: string): Promise<RootfsInput> {
     size: st.size as Bytes,
     blockSize,
     blockCount,
-    freeBlocks: Number(field("Free blocks")),
-    features: field("Filesystem features").split(/\s+/).filter(Boolean),
-    label: field("Filesystem volume name").replace(/^<none>$/, ""),
+    freeBlocks: sb.freeBlocks,
+    features: sb.features,
+    label: sb.label,
     identity: await superblockIdentity(path, st.size),
     hasInit: probe.exitCode === 0 && !/File not found/.test(probe.stderr),
   };

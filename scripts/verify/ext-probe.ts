@@ -1,33 +1,9 @@
 // What verify needs to know about an ext2/ext4 file system inside the image,
-// read without mounting: the superblock (dumpe2fs -h), a read-only full check
-// (e2fsck -fn) and inode details of single paths (debugfs stat). All three
-// tools open `IMAGE?offset=BYTES` (unix_io's offset option).
+// beyond what read/extfs.ts gives (superblock, listings), read without
+// mounting: a read-only full check (e2fsck -fn) and inode details of paths
+// (debugfs stat). Both tools open `IMAGE?offset=BYTES`.
 import { run } from "../lib/exec.js";
-import type { ExtFs } from "../read/extfs.js";
-
-export interface Superblock {
-  features: string[];
-  blockCount: number;
-  blockSize: number;
-  state: string;
-}
-
-/** The superblock, or null when there is no ext2/3/4 file system at that offset. */
-export async function readSuperblock(fs: ExtFs): Promise<Superblock | null> {
-  const r = await run("dumpe2fs", ["-h", fs.spec]);
-  if (r.exitCode !== 0) return null;
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(r.stdout)?.[1]?.trim();
-  const features = field("Filesystem features");
-  const blockCount = Number(field("Block count"));
-  const blockSize = Number(field("Block size"));
-  if (features === undefined || !Number.isFinite(blockCount) || !Number.isFinite(blockSize)) return null;
-  return {
-    features: features === "(none)" ? [] : features.split(/\s+/).filter(Boolean),
-    blockCount,
-    blockSize,
-    state: field("Filesystem state") ?? "unknown",
-  };
-}
+import { debugfsEach, type ExtFs } from "../read/extfs.js";
 
 /** e2fsck -fn: a full, read-only check. `problems` holds its complaints. */
 export async function fsck(fs: ExtFs): Promise<{ clean: boolean; problems: string }> {
@@ -85,10 +61,9 @@ function parseStat(text: string): PathStat | null {
 export async function statPaths(fs: ExtFs, paths: string[]): Promise<Map<string, PathStat | null>> {
   const out = new Map<string, PathStat | null>(paths.map((p) => [p, null]));
   if (paths.length === 0) return out;
-  const r = await run("debugfs", ["-f", "-", fs.spec], { input: paths.map((p) => `stat "${p}"\n`).join("") });
-  if (r.exitCode !== 0) return out;
-  const chunks = r.stdout.split(/^debugfs: stat "(.*)"$/m);
-  for (let i = 1; i + 1 < chunks.length; i += 2) out.set(chunks[i]!, parseStat(chunks[i + 1]!));
+  const outputs = await debugfsEach(fs, "stat", paths);
+  if (!outputs) return out;
+  for (const [path, body] of outputs) out.set(path, parseStat(body));
   // Slow symlinks (targets of 60 bytes and more) keep the target in a block.
   for (const [path, st] of out) {
     if (st?.kind === "symlink" && st.target === undefined) {

@@ -5,7 +5,8 @@ import { toBytes } from "../lib/units.js";
 import type { ExtFs } from "../read/extfs.js";
 import type { Partition } from "../read/gpt.js";
 import type { CheckList } from "./check.js";
-import { fsck, readSuperblock, type Superblock } from "./ext-probe.js";
+import { readSuperblock, type Superblock } from "../read/extfs.js";
+import { fsck } from "./ext-probe.js";
 
 /** Superblock flags dumpe2fs lists among features that are state, not format. */
 const STATE_FLAGS = new Set(["needs_recovery", "orphan_present"]);

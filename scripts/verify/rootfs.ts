@@ -7,7 +7,7 @@ import { TYPE_GUID } from "../contract.js";
 import type { Partition } from "../read/gpt.js";
 import { where } from "./check.js";
 import type { VerifyContext } from "./context.js";
-import { statPaths } from "./ext-probe.js";
+import { statPaths, type PathStat } from "./ext-probe.js";
 import { checkFileSystem } from "./filesystem.js";
 
 const labelOf = (p: Partition) => p.label.slice(ROOTFS_PREFIX.length);
@@ -48,15 +48,17 @@ async function checkOne(ctx: VerifyContext, p: Partition) {
   const allowed = ctx.features && { features: ctx.features.ext4, kernel: ctx.features.kernel };
   if (!(await checkFileSystem(list, { prefix: "rootfs", where: W, partition: p, fs, family: "ext4", allowed }))) return;
 
-  await checkModules(ctx, p, W, fs);
+  // one debugfs run for every path this partition's checks look at
+  const dep = ctx.release ? `/lib/modules/${ctx.release}/modules.dep` : null;
+  const st = await statPaths(fs, ["/lib/modules", "/lib/firmware", "/sbin/init", ...(dep ? [dep] : [])]);
+  checkModules(ctx, p, W, st, dep);
   if (label === VENDOR_LABEL) {
-    const st = await statPaths(fs, ["/lib/modules", "/lib/firmware"]);
-    const present = [...st].filter(([, s]) => s?.kind === "dir").map(([path]) => path.slice(1));
+    const present = ["/lib/modules", "/lib/firmware"].filter((path) => st.get(path)?.kind === "dir").map((path) => path.slice(1));
     if (present.length) list.pass("vendor-drivers", `${W}: ${present.join(" and ")} present`, p.index);
     else list.fail("vendor-drivers", `${W}: neither lib/modules nor lib/firmware is present; the driver partition carries the shim's modules and firmware`, p.index);
     return;
   }
-  const init = (await statPaths(fs, ["/sbin/init"])).get("/sbin/init");
+  const init = st.get("/sbin/init");
   if (init && (init.kind === "file" || init.kind === "symlink")) {
     list.pass("rootfs-init", `${W}: /sbin/init present${init.kind === "symlink" ? ` (-> ${init.target ?? "?"})` : ""}`, p.index);
   } else {
@@ -68,10 +70,8 @@ async function checkOne(ctx: VerifyContext, p: Partition) {
  * Where a partition carries kernel modules, they must be for p2's exact
  * release with a modules.dep: the shim's kernel loads nothing else.
  */
-async function checkModules(ctx: VerifyContext, p: Partition, W: string, fs: ReturnType<typeof extFsAt>) {
-  if (!ctx.release) return;
-  const dep = `/lib/modules/${ctx.release}/modules.dep`;
-  const st = await statPaths(fs, ["/lib/modules", dep]);
+function checkModules(ctx: VerifyContext, p: Partition, W: string, st: Map<string, PathStat | null>, dep: string | null) {
+  if (!dep) return;
   if (st.get("/lib/modules")?.kind !== "dir") return; // no drivers here (--drivers none, or they live elsewhere)
   if (st.get(dep)?.kind === "file") ctx.list.pass("rootfs-modules", `${W}: modules for the shim kernel ${ctx.release}, with modules.dep`, p.index);
   else ctx.list.fail("rootfs-modules", `${W}: lib/modules has no ${ctx.release}/modules.dep; the shim's kernel (${ctx.release}) cannot load these modules`, p.index);
