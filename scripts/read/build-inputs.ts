@@ -1,0 +1,81 @@
+// Everything `shimboot build` reads before it plans: the shim, the recovery
+// image, the rootfs, Wi-Fi credentials, and the checks that each is usable.
+// The SHA-256 of each image runs in a worker thread while the rest is read.
+import { stat } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { BuildOptions } from "../commands/build-options.js";
+import { UserError } from "../lib/errors.js";
+import type { Progress } from "../lib/progress.js";
+import { readChromeOsImage, readShim, type ChromeOsImage } from "./chromeos-image.js";
+import { harvestDrivers, type DriverHarvest } from "./drivers.js";
+import { sha256File } from "./hash.js";
+import { readRootfsInput, type RootfsInput } from "./rootfs-input.js";
+import { readWifiCredentials, type WifiNetwork } from "./wifi.js";
+
+export type Shim = Awaited<ReturnType<typeof readShim>>;
+
+export interface BuildInputs {
+  shim: Shim;
+  recovery: ChromeOsImage | null;
+  rootfs: RootfsInput;
+  wifi: WifiNetwork[];
+  /** SHA-256s still being computed; a read error surfaces when awaited */
+  hashes: { shim: Promise<string>; recovery: Promise<string> | null; rootfsImage: Promise<string> | null };
+  close(): Promise<void>;
+}
+
+/** A hash started now and awaited later: an early rejection is not unhandled. */
+function hashLater(path: string): Promise<string> {
+  const p = sha256File(path).then((h) => h.hex);
+  p.catch(() => {});
+  return p;
+}
+
+export async function readBuildInputs(o: BuildOptions, progress: Progress): Promise<BuildInputs> {
+  const opened: { close(): Promise<void> }[] = [];
+  const close = async () => {
+    for (const h of opened) await h.close().catch(() => {});
+  };
+  try {
+    progress("reading the shim");
+    const shim = await readShim(o.shim);
+    opened.push(shim);
+    const hashes = { shim: hashLater(o.shim), recovery: o.recovery ? hashLater(o.recovery) : null, rootfsImage: null as Promise<string> | null };
+    const recovery = o.recovery ? await readRecovery(o.recovery, opened) : null;
+    const rootfs = await readRootfsInput(o.rootfs);
+    // the copy runs in another process, on the other core, while this hashes
+    if (rootfs.kind === "image") hashes.rootfsImage = hashLater(rootfs.path);
+    if (!rootfs.hasInit) throw new UserError(o.rootfs, "--rootfs has no /sbin/init", "a NixOS rootfs from `nix build .#rootfs-<board>` has one; a bare directory needs sbin/init");
+    const wifi = o.wifi ? await readWifiCredentials(o.wifi) : [];
+    await checkDirectoryOptions(o, shim);
+    return { shim, recovery, rootfs, wifi, hashes, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+async function readRecovery(path: string, opened: { close(): Promise<void> }[]): Promise<ChromeOsImage> {
+  const recovery = await readChromeOsImage(path);
+  opened.push(recovery);
+  if (!recovery.rootfs) throw new UserError(path, `is ${recovery.kind === "shimboot" ? "a shimboot image" : "not a ChromeOS image with a readable ROOT-A"}`, "pass the unzipped official recovery image for this board");
+  return recovery;
+}
+
+async function checkDirectoryOptions(o: BuildOptions, shim: Shim): Promise<void> {
+  if (o.firmware) {
+    const st = await stat(o.firmware).catch(() => null);
+    if (!st?.isDirectory()) throw new UserError(o.firmware, "--firmware is not a directory", "pass a directory of firmware files laid out like /lib/firmware");
+  }
+  if (o.drivers !== "none" && !shim.rootfs) throw new UserError(o.shim, "ROOT-A is not readable, so there are no drivers to harvest", "use --drivers none");
+  if (o.bootloaderDir && !existsSync(join(o.bootloaderDir, "bin/init"))) {
+    throw new UserError(o.bootloaderDir, "--bootloader-dir has no bin/init", "point it at a directory laid out like scripts/bootloader (bin/init, bin/bootstrap.sh, lib/)");
+  }
+}
+
+/** Modules of the shim kernel's release and firmware (shim, recovery, --firmware), staged in `work`. */
+export async function readDrivers(o: BuildOptions, inputs: BuildInputs, release: string, work: string): Promise<DriverHarvest | null> {
+  if (o.drivers === "none" || !inputs.shim.rootfs) return null;
+  return harvestDrivers({ work, shimRoot: inputs.shim.rootfs.fs, kernelRelease: release, recoveryRoot: inputs.recovery?.rootfs?.fs ?? null, extraFirmware: o.firmware ?? null });
+}

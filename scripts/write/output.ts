@@ -1,0 +1,54 @@
+// The output file: checked before anything is read, the disk space checked
+// once the plan knows the size, and the image written to a temporary file
+// beside it, verified, then renamed into place. Nothing is left behind on
+// failure or Ctrl-C, and an existing --out is replaced only by a verified image.
+import { access, constants, rename, rm, stat, statfs } from "node:fs/promises";
+import { basename, dirname, join, resolve } from "node:path";
+import { removeOnExit } from "../lib/cleanup.js";
+import { UserError } from "../lib/errors.js";
+import { formatBytes, type Bytes } from "../lib/units.js";
+
+/** The directory --out goes in, once it is known to be writable and --out free (or --force). */
+export async function checkOutput(out: string, force: boolean): Promise<string> {
+  const dir = dirname(resolve(out));
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw new UserError(out, `--out: ${dir} is not a directory`, "choose an output path in an existing directory");
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(out, `--out: the directory ${dir} does not exist`, "create it first or choose another --out");
+  }
+  try {
+    await access(dir, constants.W_OK);
+  } catch {
+    throw new UserError(out, `--out: the directory ${dir} is not writable`, "choose an output path you can write to");
+  }
+  const existing = await stat(out).catch(() => null);
+  if (existing?.isDirectory()) throw new UserError(out, "--out is a directory", "give a file name, e.g. shimboot-nixos.bin");
+  if (existing && !force) throw new UserError(out, "--out already exists", "pass --force to replace it (it is replaced only after the new image is verified)");
+  return dir;
+}
+
+export async function checkDiskSpace(out: string, outDir: string, needed: Bytes): Promise<void> {
+  const free = await statfs(outDir);
+  const available = free.bavail * free.bsize;
+  if (available < needed) {
+    throw new UserError(out, `not enough disk space: the image needs about ${formatBytes(needed)}, ${outDir} has ${formatBytes(available)} free`, "free some space or choose --out on another file system");
+  }
+}
+
+/** Runs `write` then `verify` on a temporary file beside `out`; renames it to `out` only if both succeed. */
+export async function writeVerifiedThenRename(out: string, outDir: string, write: (tmp: string) => Promise<void>, verify: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = join(outDir, `.${basename(out)}.partial-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const forget = removeOnExit(tmp);
+  try {
+    await write(tmp);
+    await verify(tmp);
+    await rename(tmp, out);
+    forget();
+  } catch (e) {
+    await rm(tmp, { force: true });
+    forget();
+    throw e;
+  }
+}
