@@ -13,6 +13,10 @@ const Policy = z.object({
   systemdCeiling: z.number().int(),
   ext4Features: z.array(z.string()),
   ext2Features: z.array(z.string()),
+  /** every ext4 feature this kernel mounts read-write (a user's image may carry these) */
+  ext4Mountable: z.array(z.string()),
+  /** feature → first kernel release that mounts it */
+  ext4FeatureSince: z.record(z.string(), z.string()),
 });
 export type KernelPolicy = z.infer<typeof Policy>;
 

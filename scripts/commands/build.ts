@@ -83,7 +83,7 @@ export function formatPlan(plan: Plan): string {
     "  #  start      sectors    size       type               name",
   ];
   for (const p of plan.partitions) {
-    const fs = "fs" in p.content ? ` ${p.content.fs.type} [${p.content.fs.features.join(",")}]` : p.content.kind === "kernel" ? " shim KERN-A, byte for byte" : ` ext4 image ${p.content.from}`;
+    const fs = "fs" in p.content ? ` ${p.content.fs.type} [${p.content.fs.features.join(",")}]` : p.content.kind === "kernel" ? " shim KERN-A, byte for byte" : ` ext4 image ${p.content.from} [${p.content.features.join(",")}]${p.content.removeFeatures.length ? `, removing ${p.content.removeFeatures.join(",")} (the shim's kernel cannot mount them)` : ""}`;
     lines.push(`  ${p.index}  ${String(p.start).padEnd(10)} ${String(p.size).padEnd(10)} ${formatBytes(p.bytes).padEnd(10)} ${p.role.padEnd(18)} "${p.label}"${p.attributes ? ` priority=${p.attributes.priority} tries=${p.attributes.tries} successful=${p.attributes.successful}` : ""}`);
     lines.push(`     ${fs.trim()}`);
   }

@@ -6,6 +6,7 @@ import type { RootfsInput } from "../read/rootfs-input.js";
 import { MiB, toBytes, type Bytes, type Sectors } from "../lib/units.js";
 import { derivedUuid } from "./ids.js";
 import { layoutImage, type LayoutPartition, STATE_BYTES } from "./layout.js";
+import { checkImageGrowth, planImageFeatures } from "./rootfs-features.js";
 import { extFsBytes, inodeCount, type Content } from "./sizes.js";
 
 export type DriversMode = "inject" | "vendor" | "none";
@@ -28,7 +29,7 @@ export type PartitionContent =
   | { kind: "bootloader"; fs: ExtFsPlan; entries: number; dataBytes: number }
   | { kind: "vendor"; fs: ExtFsPlan }
   | { kind: "rootfs-dir"; fs: ExtFsPlan; from: string; entries: number; dataBytes: number }
-  | { kind: "rootfs-image"; from: string; fsBytes: Bytes; features: string[] };
+  | { kind: "rootfs-image"; from: string; fsBytes: Bytes; features: string[]; removeFeatures: string[] };
 
 export interface PlannedPartition extends LayoutPartition {
   uuid: string;
@@ -82,6 +83,13 @@ export function fsLabel(name: string): string {
   return out;
 }
 
+/** Bytes of new block groups an image needs so that its free inodes hold `entries` more. */
+function inodeGrowth(img: Extract<RootfsInput, { kind: "image" }>, entries: number): number {
+  const missing = inodeCount({ dataBytes: 0, entries }) - img.freeInodes;
+  if (missing <= 0) return 0;
+  return Math.ceil(missing / img.inodesPerGroup) * img.blocksPerGroup * img.blockSize;
+}
+
 export function makePlan(i: PlanInput): Plan {
   const ext = (purpose: string, type: "ext2" | "ext4", label: string, extra: Partial<ExtFsPlan> = {}): ExtFsPlan => ({
     type,
@@ -111,9 +119,11 @@ export function makePlan(i: PlanInput): Plan {
     rootfsContent = { kind: "rootfs-dir", fs: ext("rootfs", "ext4", label, { inodes: inodeCount(c), reservedPercent: 1 }), from: i.rootfs.path, entries: i.rootfs.entries.length, dataBytes: i.rootfs.dataBytes };
   } else {
     const fsBytes = (i.rootfs.blockSize * i.rootfs.blockCount) as Bytes;
-    const grow = extFsBytes(injected, { journal: false, free: i.extraSpace, minimum: 0 });
+    const f = planImageFeatures(i.rootfs.path, i.rootfs.features, i.policy);
+    const grow = Math.max(extFsBytes(injected, { journal: false, free: i.extraSpace, minimum: 0 }), inodeGrowth(i.rootfs, injected.entries));
     rootfsBytes = (Math.ceil((fsBytes + grow) / MiB) * MiB) as Bytes;
-    rootfsContent = { kind: "rootfs-image", from: i.rootfs.path, fsBytes, features: i.rootfs.features };
+    checkImageGrowth(i.rootfs.path, f.features, i.rootfs.blockSize, rootfsBytes);
+    rootfsContent = { kind: "rootfs-image", from: i.rootfs.path, fsBytes, features: f.features, removeFeatures: f.remove };
   }
 
   const layout = layoutImage({ kernelSectors: i.kernel.sectors, bootloaderBytes, vendorBytes, rootfsBytes, rootfsName: i.rootfsName });

@@ -90,6 +90,9 @@ export async function listDirs(fs: ExtFs, paths: string[]): Promise<Map<string, 
   return result;
 }
 
+/** Superblock flags dumpe2fs lists among the features that are state, not format. */
+export const STATE_FLAGS = ["needs_recovery", "orphan_present"];
+
 export interface Superblock {
   features: string[];
   blockCount: number;
@@ -97,6 +100,11 @@ export interface Superblock {
   freeBlocks: number;
   label: string;
   state: string;
+  freeInodes: number;
+  inodesPerGroup: number;
+  blocksPerGroup: number;
+  /** an external journal (the file system alone cannot be mounted) */
+  externalJournal: boolean;
 }
 
 /** The superblock (dumpe2fs -h), or null when there is no ext2/3/4 file system there. */
@@ -115,6 +123,10 @@ export async function readSuperblock(fs: ExtFs): Promise<Superblock | null> {
     freeBlocks: Number(field("Free blocks") ?? 0),
     label: (field("Filesystem volume name") ?? "").replace(/^<none>$/, ""),
     state: field("Filesystem state") ?? "unknown",
+    freeInodes: Number(field("Free inodes") ?? 0),
+    inodesPerGroup: Number(field("Inodes per group") ?? 0),
+    blocksPerGroup: Number(field("Blocks per group") ?? 0),
+    externalJournal: field("Journal device") !== undefined || field("Journal UUID") !== undefined,
   };
 }
 

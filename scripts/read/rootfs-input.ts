@@ -7,7 +7,7 @@ import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import type { Bytes } from "../lib/units.js";
 import { ImageFile } from "./image-file.js";
-import { readSuperblock } from "./extfs.js";
+import { readSuperblock, type Superblock } from "./extfs.js";
 
 async function superblockIdentity(path: string, size: number): Promise<string> {
   const fh = await open(path, "r");
@@ -45,6 +45,9 @@ export type RootfsInput =
       blockSize: number;
       blockCount: number;
       freeBlocks: number;
+      freeInodes: number;
+      inodesPerGroup: number;
+      blocksPerGroup: number;
       features: string[];
       label: string;
       /**
@@ -83,6 +86,17 @@ async function walkDir(root: string) {
   return { entries, dataBytes: dataBytes as Bytes, identity: h.digest("hex") };
 }
 
+/** An image that is mounted, was not unmounted cleanly or has known errors is not copied. */
+function checkUsable(path: string, sb: Superblock): void {
+  if (sb.features.includes("needs_recovery") || sb.state.includes("not clean")) {
+    throw new UserError(path, "--rootfs: the file system was not cleanly unmounted (it is in use, or its journal needs recovery)", "unmount it, or run e2fsck -f on it, then build again");
+  }
+  if (sb.state.includes("errors")) throw new UserError(path, "--rootfs: the file system is marked as having errors", "run e2fsck -f on it, then build again");
+  if (sb.features.includes("orphan_present")) throw new UserError(path, "--rootfs: the file system has orphaned inodes to clean up", "run e2fsck -f on it, then build again");
+  if (sb.externalJournal) throw new UserError(path, "--rootfs: the file system keeps its journal on another device", "make the image with an internal journal (mke2fs -t ext4 without -J device=)");
+  if (sb.blockSize > 4096) throw new UserError(path, `--rootfs: the file system has ${sb.blockSize}-byte blocks; the shim's x86 and arm64 kernels mount blocks of at most 4096 bytes`, "make the image with mke2fs -b 4096 (or smaller)");
+}
+
 export async function readRootfsInput(path: string): Promise<RootfsInput> {
   let st;
   try {
@@ -115,6 +129,7 @@ export async function readRootfsInput(path: string): Promise<RootfsInput> {
   if (blockSize * blockCount > st.size) {
     throw new UserError(path, `--rootfs: the ext4 image is truncated (file system is ${blockSize * blockCount} bytes, file has ${st.size})`, "build or copy the image again");
   }
+  checkUsable(path, sb);
   const probe = await run("debugfs", ["-R", "stat /sbin/init", path]);
   return {
     kind: "image",
@@ -123,6 +138,9 @@ export async function readRootfsInput(path: string): Promise<RootfsInput> {
     blockSize,
     blockCount,
     freeBlocks: sb.freeBlocks,
+    freeInodes: sb.freeInodes,
+    inodesPerGroup: sb.inodesPerGroup,
+    blocksPerGroup: sb.blocksPerGroup,
     features: sb.features,
     label: sb.label,
     identity: await superblockIdentity(path, st.size),

@@ -5,11 +5,9 @@ import { toBytes } from "../lib/units.js";
 import type { ExtFs } from "../read/extfs.js";
 import type { Partition } from "../read/gpt.js";
 import type { CheckList } from "./check.js";
-import { readSuperblock, type Superblock } from "../read/extfs.js";
+import { readSuperblock, STATE_FLAGS, type Superblock } from "../read/extfs.js";
 import { fsck } from "./ext-probe.js";
 
-/** Superblock flags dumpe2fs lists among features that are state, not format. */
-const STATE_FLAGS = new Set(["needs_recovery", "orphan_present"]);
 
 /** Features that make a file system ext3/ext4 rather than ext2. */
 const NOT_EXT2 = ["has_journal", "extent", "flex_bg", "64bit", "metadata_csum", "huge_file", "dir_nlink", "extra_isize"];
@@ -60,7 +58,7 @@ export async function checkFileSystem(list: CheckList, c: FsCheck): Promise<Supe
 function checkFeatures(list: CheckList, c: FsCheck, sb: Superblock) {
   if (!c.allowed) return;
   const id = `${c.prefix}-features`;
-  const unsupported = sb.features.filter((f) => !STATE_FLAGS.has(f) && !c.allowed!.features.includes(f));
+  const unsupported = sb.features.filter((f) => !STATE_FLAGS.includes(f) && !c.allowed!.features.includes(f));
   if (unsupported.length === 0) {
     list.pass(id, `${c.where}: every feature is supported by the shim kernel ${c.allowed.kernel}`, c.partition.index);
   } else {

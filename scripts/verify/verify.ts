@@ -58,8 +58,8 @@ async function verifyOpen(img: ImageFile, shim: ShimKernel | null): Promise<Veri
     const version = kernelVersionOf(release);
     const policy = (await loadBoardInfo(version)).policy;
     if (policy) {
-      features = { kernel: version, ext4: policy.ext4Features, ext2: policy.ext2Features };
-      list.pass("kernel-policy", `p2 kernel: release ${release}; ext4 features it mounts: ${policy.ext4Features.join(" ")}`);
+      features = { kernel: version, ext4: policy.ext4Mountable, ext2: policy.ext2Features };
+      list.pass("kernel-policy", `p2 kernel: release ${release}; ext4 features it mounts: ${policy.ext4Mountable.join(" ")}`);
     }
   }
   const ctx: VerifyContext = { img, partitions, list, release, features };

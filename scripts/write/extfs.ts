@@ -84,7 +84,8 @@ export function fixupCommands(path: string, meta: Partial<InodeMeta>, epoch: num
   if (meta.mode !== undefined) out.push(`sif ${p} mode 0${meta.mode.toString(8)}`);
   if (meta.uid !== undefined) out.push(`sif ${p} uid ${meta.uid}`);
   if (meta.gid !== undefined) out.push(`sif ${p} gid ${meta.gid}`);
-  if (meta.mtime !== undefined) out.push(`sif ${p} mtime ${meta.mtime}`);
-  out.push(`sif ${p} atime ${epoch}`, `sif ${p} ctime ${epoch}`);
+  // "@N": a bare number of 8 or 10 digits reads as a date (1701011200 → 1701-01-01 12:00)
+  if (meta.mtime !== undefined) out.push(`sif ${p} mtime @${meta.mtime}`);
+  out.push(`sif ${p} atime @${epoch}`, `sif ${p} ctime @${epoch}`);
   return out;
 }

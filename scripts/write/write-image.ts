@@ -3,15 +3,15 @@
 import { open, truncate, writeFile, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../lib/errors.js";
-import { run } from "../lib/exec.js";
 import { toBytes, type Bytes } from "../lib/units.js";
 import type { Plan, PlannedPartition } from "../plan/plan.js";
 import type { CpioEntry } from "../read/cpio.js";
 import { extFsAt } from "../read/extfs.js";
 import type { RootfsDirEntry } from "../read/rootfs-input.js";
 import { stageBootloaderTree, type TreeFile } from "./bootloader-tree.js";
-import { copyDataExtents, copyExtImage, copyRange } from "./copy.js";
-import { debugfsWrite, e2fsEnv, fixupCommands, makeExtFs } from "./extfs.js";
+import { copyRange } from "./copy.js";
+import { debugfsWrite, fixupCommands, makeExtFs } from "./extfs.js";
+import { writeRootfsImage } from "./rootfs-image.js";
 import { writeGpt } from "./gpt.js";
 import { injectCommands, itemsFromTree, type InjectItem } from "./inject.js";
 
@@ -48,16 +48,9 @@ export async function writeImage(w: WriteInputs): Promise<void> {
   const rootfs = part("rootfs")!;
   w.progress(`rootfs: writing ${rootfs.label}`);
   if (rootfs.content.kind === "rootfs-image") {
-    // the kernel copies the image's data extents; e2image (used blocks, one
-    // at a time) where copy_file_range cannot be used
-    if (!(await copyDataExtents(rootfs.content.from, img, offsetOf(rootfs)))) {
-      await copyExtImage(rootfs.content.from, img, offsetOf(rootfs), w.showProgress);
-      await truncate(img, plan.totalBytes);
-    }
-    w.progress("rootfs: growing the file system to its partition");
-    const r = await run("resize2fs", ["-f", `${img}?offset=${offsetOf(rootfs)}`, `${Math.floor(rootfs.bytes / 1024)}K`], { env: e2fsEnv(epoch) });
-    if (r.exitCode !== 0) throw new Error(`resize2fs rootfs: ${r.stderr.trim()}`);
-    await truncate(img, plan.totalBytes); // resize2fs also sets a regular file's length
+    const c = rootfs.content;
+    await writeRootfsImage({ from: c.from, img, offset: offsetOf(rootfs), bytes: rootfs.bytes, removeFeatures: c.removeFeatures, epoch, showProgress: w.showProgress, progress: w.progress });
+    await truncate(img, plan.totalBytes); // resize2fs set the file's length to the file system's
   } else if (rootfs.content.kind === "rootfs-dir") {
     await makeExtFs(img, offsetOf(rootfs), rootfs.bytes, rootfs.content.fs, rootfs.content.from, epoch);
     w.progress("rootfs: owners root:root, times from SOURCE_DATE_EPOCH");

@@ -1,0 +1,77 @@
+// --rootfs IMAGE into its partition: copied, checked, its unmountable
+// features removed, grown, and moved into place.
+//
+// The file system is grown while it sits at offset 0 of the temporary image,
+// never at its partition's offset: on a regular file, resize2fs sets the
+// file's length to the new size of the file system and ignores `?offset=`
+// (e2fsprogs resize/main.c, `new_file_size`). At an offset that cuts off the
+// partition's last OFFSET bytes after the resize has written there: the new
+// groups' bitmaps of a 1 or 2 KiB-block file system ("Padding at end of block
+// bitmap is not set"), and data near the end of a nearly full image.
+// Moving it afterwards costs no copy where the file system holding --out can
+// insert a range into a file (ext4, XFS: the extents shift); elsewhere its
+// data extents are copied once more (a reflink on btrfs).
+import { open, rename, rm } from "node:fs/promises";
+import { removeOnExit } from "../lib/cleanup.js";
+import { UserError } from "../lib/errors.js";
+import { run } from "../lib/exec.js";
+import type { Bytes } from "../lib/units.js";
+import { copyDataExtents, copyExtImage } from "./copy.js";
+import { e2fsEnv } from "./extfs.js";
+
+export interface RootfsImageWrite {
+  /** the user's image (read only) */
+  from: string;
+  img: string;
+  offset: Bytes;
+  /** the partition's size: the file system is grown to it */
+  bytes: Bytes;
+  removeFeatures: string[];
+  epoch: number;
+  showProgress: boolean;
+  progress: (step: string) => void;
+}
+
+export async function writeRootfsImage(w: RootfsImageWrite): Promise<void> {
+  if (!(await copyDataExtents(w.from, w.img, 0 as Bytes))) await copyExtImage(w.from, w.img, 0 as Bytes, w.showProgress);
+  await checkCopy(w);
+  if (w.removeFeatures.length) {
+    w.progress(`rootfs: removing ${w.removeFeatures.join(", ")} (the shim's kernel cannot mount them)`);
+    const r = await run("tune2fs", ["-O", w.removeFeatures.map((f) => `^${f}`).join(","), w.img], { env: e2fsEnv(w.epoch) });
+    if (r.exitCode !== 0) throw new UserError(w.from, `--rootfs: tune2fs cannot remove ${w.removeFeatures.join(", ")} from a copy of this image: ${lastLine(r.stderr)}`, `make the image again without ${w.removeFeatures.length > 1 ? "them" : "it"} (mke2fs -O ${w.removeFeatures.map((f) => `^${f}`).join(",")})`);
+  }
+  w.progress("rootfs: growing the file system to its partition");
+  const r = await run("resize2fs", ["-f", w.img, `${Math.floor(w.bytes / 1024)}K`], { env: e2fsEnv(w.epoch) });
+  if (r.exitCode !== 0) throw new UserError(w.from, `--rootfs: resize2fs cannot grow this file system: ${lastLine(r.stderr)}`, "check the image with e2fsck -f, or make it again");
+  await shiftInto(w.img, w.offset);
+}
+
+/** The copy must be a clean file system before it is changed: what is wrong then is the user's image. */
+async function checkCopy(w: RootfsImageWrite): Promise<void> {
+  const r = await run("e2fsck", ["-fn", w.img], { env: { LC_ALL: "C" } });
+  if (r.exitCode === 0) return;
+  const problem = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim()).find((l) => l && !/^(Pass \d|e2fsck \d)|: \d+\/\d+ files/.test(l));
+  throw new UserError(w.from, `--rootfs: the ext4 image is damaged (e2fsck: ${problem ?? `exit ${r.exitCode}`})`, "repair it with e2fsck -f, or make it again");
+}
+
+/** Moves the file system from offset 0 to `offset`: an inserted range where possible, else a copy. */
+async function shiftInto(img: string, offset: Bytes): Promise<void> {
+  const r = await run("xfs_io", ["-c", `finsert 0 ${offset}`, img]);
+  if (r.exitCode === 0 && !r.stderr.trim()) return;
+  const moved = `${img}.moving`;
+  const forget = removeOnExit(moved);
+  try {
+    await (await open(moved, "wx", 0o644)).close();
+    if (!(await copyDataExtents(img, moved, offset))) await copyExtImage(img, moved, offset);
+    await rename(moved, img);
+  } catch (e) {
+    await rm(moved, { force: true });
+    throw e;
+  } finally {
+    forget();
+  }
+}
+
+function lastLine(s: string): string {
+  return s.trim().split("\n").filter((l) => l.trim() && !/^(resize2fs|tune2fs|e2fsck) \d/.test(l)).at(-1)?.trim() ?? "no message";
+}
