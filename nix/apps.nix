@@ -5,16 +5,18 @@
 { writeShellApplication, jq, nix, shimboot, flakeRef, flakeRev }:
 let
   nixCmd = "nix --extra-experimental-features 'nix-command flakes'";
-  passThrough = verb: writeShellApplication {
+  passThrough = verb: description: writeShellApplication {
     name = "shimboot-${verb}";
     runtimeInputs = [ shimboot ];
     text = ''exec shimboot ${verb} "$@"'';
+    meta.description = description;
   };
 in
 {
   build-shimboot = writeShellApplication {
     name = "build-shimboot";
     runtimeInputs = [ jq nix shimboot ];
+    meta.description = "Build the NixOS rootfs for a shim's board and assemble its shimboot image";
     text = ''
       usage() { echo "usage: nix run .#build-shimboot -- --shim SHIM.bin [--board B] [--out FILE] [--recovery FILE|--no-recovery]" >&2; exit 2; }
       shim="" board="" out="" recovery="" official=1
@@ -52,7 +54,7 @@ in
       exec shimboot build "''${args[@]}"
     '';
   };
-  inspect = passThrough "inspect";
-  verify = passThrough "verify";
-  flash = passThrough "flash";
+  inspect = passThrough "inspect" "Identify a shim, recovery or shimboot image (shimboot inspect)";
+  verify = passThrough "verify" "Check a shimboot image against the disk image contract (shimboot verify)";
+  flash = passThrough "flash" "Write a verified shimboot image to a USB drive (shimboot flash)";
 }

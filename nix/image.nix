@@ -2,6 +2,9 @@
 # shim (requireFile: never redistributable), the board's official recovery
 # image (fetchurl, unzipped), the rootfs from nix/rootfs, assembled by the
 # CLI inside the sandbox. The store path changes with the flake revision.
+# The shim, the recovery image and the image itself are unfree (Google's
+# proprietary kernel and firmware): call this with a package set that allows
+# exactly them (nix/lib/unfree.nix).
 { lib, runCommand, requireFile, fetchurl, unzip, shimboot }:
 { board                 # board name, as `shimboot build --board` takes it
 , boardInfo ? null      # its nix/boards.nix entry, or null for an unknown board
@@ -18,6 +21,7 @@ let
     else requireFile {
       name = shimName;
       hash = boardInfo.shim.sha256;
+      meta.description = "The ${board} RMA shim (user supplied; requireFile marks it unfree)";
       message = ''
         The ${board} RMA shim is not redistributable, so Nix cannot download it.
         Put your copy (the unzipped .bin) in the store under the expected name:
@@ -28,7 +32,13 @@ let
         Its SHA-256 must be ${boardInfo.shim.sha256}.
       '';
     };
-  officialRecovery = runCommand "shimboot-${board}-recovery.bin" { nativeBuildInputs = [ unzip ]; } ''
+  officialRecovery = runCommand "shimboot-${board}-recovery.bin" {
+    nativeBuildInputs = [ unzip ];
+    meta = {
+      description = "The official ${board} recovery image, unzipped";
+      license = lib.licenses.unfree;
+    };
+  } ''
     unzip -p ${fetchurl { inherit (boardInfo.recovery) url; hash = boardInfo.recovery.sha256; }} > $out
   '';
   recoveryFile =
@@ -41,6 +51,11 @@ in
 runCommand "shimboot-${board}-${shortRev}" {
   nativeBuildInputs = [ shimboot ];
   passthru = { inherit shimFile recoveryFile rootfs; };
+  meta = {
+    description = "A shimboot USB image for ${board}";
+    # It carries the shim's signed kernel and Google's firmware.
+    license = lib.licenses.unfree;
+  };
 } ''
   # The CLI evaluates nix/board-info.nix: no store needed for that.
   export HOME=$TMPDIR NIX_REMOTE=dummy://

@@ -98,24 +98,31 @@ describe("nix/board-info.nix as the CLI reads it", () => {
 
 describe("flake.lock", () => {
   const lock = JSON.parse(readFileSync(join(repo, "flake.lock"), "utf8"));
-  it("is a version 7 lock file whose root has exactly the two nixpkgs inputs", () => {
+  const inputs = ["nixpkgs", "nixpkgs-systemd257", "nixpkgs-systemd259"];
+  const pin = {
+    type: "github", owner: "NixOS", repo: "nixpkgs", rev: "6201e203d09599479a3b3450ed24fa81537ebc4e",
+    narHash: "sha256-ZojAnPuCdy657PbTq5V0Y+AHKhZAIwSIT2cb8UgAz/U=", lastModified: 1775036866,
+  };
+  it("is a version 7 lock file whose root has exactly the three nixpkgs inputs", () => {
     expect(lock.version).toBe(7);
-    expect(lock.nodes[lock.root].inputs).toEqual({ nixpkgs: "nixpkgs", "nixpkgs-systemd257": "nixpkgs-systemd257" });
+    expect(lock.nodes[lock.root].inputs).toEqual(Object.fromEntries(inputs.map((i) => [i, i])));
   });
   it("pins nixos-unstable and the systemd 257 nixpkgs to the design's revisions and hashes", () => {
-    expect(lock.nodes.nixpkgs.locked).toEqual({
-      type: "github", owner: "NixOS", repo: "nixpkgs", rev: "6201e203d09599479a3b3450ed24fa81537ebc4e",
-      narHash: "sha256-ZojAnPuCdy657PbTq5V0Y+AHKhZAIwSIT2cb8UgAz/U=", lastModified: 1775036866,
-    });
+    expect(lock.nodes.nixpkgs.locked).toEqual(pin);
     expect(lock.nodes["nixpkgs-systemd257"].locked).toEqual({
       type: "github", owner: "NixOS", repo: "nixpkgs", rev: "d3736636ac39ed678e557977b65d620ca75142d0",
       narHash: "sha256-ifUlBNPpzssInhPfEJIkndSVpDKGe09a1Fk/TGPsI2M=", lastModified: 1759514779,
     });
   });
-  it("matches the revisions flake.nix asks for", () => {
+  it("pins the systemd 259 nixpkgs to the nixpkgs revision, locked the same way", () => {
+    expect(lock.nodes["nixpkgs-systemd259"].locked).toEqual(pin);
+  });
+  it("matches the revisions flake.nix asks for, each input its own", () => {
     const flake = readFileSync(join(repo, "flake.nix"), "utf8");
-    expect(flake).toContain(`github:NixOS/nixpkgs/${lock.nodes.nixpkgs.locked.rev}`);
-    expect(flake).toContain(`github:NixOS/nixpkgs/${lock.nodes["nixpkgs-systemd257"].locked.rev}`);
+    for (const i of inputs) {
+      expect(flake).toContain(`${i}.url = "github:NixOS/nixpkgs/${lock.nodes[i].locked.rev}";`);
+      expect(lock.nodes[i].original).toEqual({ type: "github", owner: "NixOS", repo: "nixpkgs", rev: lock.nodes[i].locked.rev });
+    }
   });
 });
 
