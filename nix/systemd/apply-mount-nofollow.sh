@@ -1,3 +1,4 @@
+#!/usr/bin/env bash
 # Applies mount-nofollow.patch to the systemd source tree in the current
 # directory (run from postPatch), then proves the result.
 #   bash apply-mount-nofollow.sh PATCH [RECORD]
@@ -9,11 +10,18 @@
 set -euo pipefail
 patchFile=$1 record=${2:-}
 
-file=$(grep -rlE --include='*.c' '^int mount_nofollow\($' src | head -n 1 || true)
-if [ -z "$file" ]; then
-  echo "shimboot: no definition of mount_nofollow() under src/" >&2
+# A definition starts a line with `int mount_nofollow(` (systemd's style: the
+# parameters follow one per line); headers only declare it.
+mapfile -t files < <(grep -rlE --include='*.c' '^int mount_nofollow\($' src | sort)
+if [ ${#files[@]} -eq 0 ]; then
+  echo "shimboot: no definition of mount_nofollow() under src/ (a line 'int mount_nofollow(' in a .c file): systemd moved or reshaped it; update nix/systemd/apply-mount-nofollow.sh" >&2
   exit 1
 fi
+if [ ${#files[@]} -gt 1 ]; then
+  echo "shimboot: mount_nofollow() is defined in more than one file: ${files[*]}" >&2
+  exit 1
+fi
+file=${files[0]}
 
 if patch --dry-run --forward --silent "$file" < "$patchFile" >/dev/null 2>&1; then
   patch --forward "$file" < "$patchFile"

@@ -13,7 +13,8 @@
 // `VAR = conf.get('X') == 1`. Anything else in a unit entry is an error, so a
 // reshaped meson.build is noticed, not misread.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 
 export function tokenize(text) {
   const tokens = [];
@@ -248,4 +249,4 @@ function main(argv) {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) main(process.argv.slice(2));
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) main(process.argv.slice(2));
