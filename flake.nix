@@ -77,7 +77,7 @@
         inherit board modules;
         system = archSystem boards.${board}.arch;
       };
-      examples = lib.mapAttrs' (file: _: lib.nameValuePair (lib.removeSuffix ".nix" file) (./configuration/examples + "/${file}"))
+      exampleFiles = lib.mapAttrs' (file: _: lib.nameValuePair (lib.removeSuffix ".nix" file) (./configuration/examples + "/${file}"))
         (lib.filterAttrs (f: t: t == "regular" && lib.hasSuffix ".nix" f) (builtins.readDir ./configuration/examples));
     in
     {
@@ -111,18 +111,20 @@
       # configuration/configuration.nix with each configuration/examples/<name>.nix
       # on every board, for evaluation (nix/tests/eval-all.sh); `nix flake
       # check` does not descend into legacyPackages.
-      legacyPackages = forSystems (system: _: rec {
+      legacyPackages = forSystems (system: _: {
         examples = lib.mapAttrs (_: file: lib.mapAttrs (board: _:
-          userSystem [ ./configuration/configuration.nix file ] board) (boardsFor system)) examples;
+          userSystem [ ./configuration/configuration.nix file ] board) (boardsFor system)) exampleFiles;
         # What evaluating every output gives: derivation paths (app programs),
-        # by group, for nix/tests/eval-all.sh. Evaluating one forces it whole.
+        # by group, for nix/tests/eval-all.sh. An item whose evaluation throws
+        # is null, so one evaluation names every failing item of a group.
         drvPaths =
           let
-            path = p: builtins.unsafeDiscardStringContext p;
+            try = v: let r = builtins.tryEval (builtins.deepSeq v v); in if r.success then r.value else null;
+            path = p: try (builtins.unsafeDiscardStringContext p);
             top = nixos: path nixos.config.system.build.toplevel.drvPath;
           in {
             nixosConfigurations = lib.mapAttrs (board: _: top self.nixosConfigurations.${board}) (boardsFor system);
-            examples = lib.mapAttrs (_: lib.mapAttrs (_: top)) examples;
+            examples = lib.mapAttrs (_: lib.mapAttrs (_: top)) self.legacyPackages.${system}.examples;
             packages = lib.mapAttrs (_: p: path p.drvPath) self.packages.${system};
             checks = lib.mapAttrs (_: c: path c.drvPath) self.checks.${system};
             apps = lib.mapAttrs (_: a: path a.program) self.apps.${system};

@@ -5,33 +5,32 @@
 # every process loads share one glibc with the rest of the system.
 #
 # callPackage semantics: every argument the expression takes comes from the
-# current package set. It is applied through the older package's .override
-# so that overlays on that revision (such as nix-eval's relabelling) still
-# apply; an argument the current set lacks would silently come from the
-# older set, so that is refused instead.
+# current package set (nix/lib/systemd-rebuild.nix). It is applied through
+# the older package's .override so that overlays on that revision (such as
+# nix-eval's relabelling) still apply; an argument the current set lacks
+# would silently come from the older set, so that is refused instead.
 { lib, pkgs }:
 { name, olderPkgs }:
 let
   flagsLib = import ../lib/systemd-flags.nix;
+  rebuildLib = import ../lib/systemd-rebuild.nix;
   older = olderPkgs.systemd;
   formals = lib.functionArgs older.override;
-  takes = lib.attrNames formals;
-  fromCurrent = lib.filter (n: pkgs ? ${n}) takes;
-  leaking = lib.filter (n: !(pkgs ? ${n}) && olderPkgs ? ${n}) takes;
-  uncallable = lib.filter (n: !(pkgs ? ${n}) && !(olderPkgs ? ${n}) && !formals.${n}) takes;
   exports = lib.filter (a: older ? ${a}) (flagsLib.flags ++ flagsLib.attributes);
   flags = flagsLib.plan { inherit formals exports; current = pkgs.systemd; };
+  arguments = rebuildLib.arguments { inherit formals; current = pkgs; older = olderPkgs; };
+  problems = rebuildLib.problems {
+    inherit formals exports;
+    current = pkgs;
+    older = olderPkgs;
+    currentSystemd = pkgs.systemd;
+  };
 
-  args = lib.genAttrs fromCurrent (n: pkgs.${n})
+  args = lib.genAttrs arguments.fromCurrent (n: pkgs.${n})
     # all-packages.nix calls systemd with util-linux = util-linuxMinimal (a
     # dependency cycle otherwise); the current systemd exports what it got.
     // lib.intersectAttrs formals { util-linux = pkgs.systemd.util-linux or pkgs.util-linuxMinimal; }
     // flags.args;
-
-  problems =
-    map (n: "it takes `${n}`, which the current nixpkgs does not have: the older package set's would be built in") leaking
-    ++ map (n: "it needs `${n}`, which neither nixpkgs has") uncallable
-    ++ map (a: "it neither takes nor exports `${a}`, which NixOS modules read from systemd.package") flags.undefined;
 
   rebuilt = (older.override args).overrideAttrs (prev: {
     passthru = (prev.passthru or { }) // flags.passthru // {
@@ -40,7 +39,7 @@ let
         olderVersion = older.version;
         # Patches the expression lists that are files (fetched ones are derivations).
         missingPatches = lib.filter (p: !(lib.isDerivation p) && !(builtins.pathExists p)) (prev.patches or [ ]);
-        argumentsFromCurrent = fromCurrent;
+        argumentsFromCurrent = arguments.fromCurrent;
       };
     };
   });
