@@ -195,7 +195,8 @@
           # Evaluating the check evaluates every pure test (each throws on failure).
           pure-nix = builtins.deepSeq pureResults (pkgs.runCommand "shimboot-pure-nix-tests" { } "touch $out");
           systemd-inputs = evalCheck "systemd-inputs" inputMajors;
-          # One board per systemd source: grunt (4.14, systemd 257), nissa (5.15, newest).
+          # One board per kind of PID 1: grunt (4.14: systemd 257, rebuilt from the
+          # older input), nissa (5.15: the nixpkgs pin's own).
           rootfs-structure-grunt = structure "grunt";
           rootfs-structure-nissa = structure "nissa";
           vm-boot = pkgs.callPackage ./nix/checks/vm-boot.nix { } {

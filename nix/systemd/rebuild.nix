@@ -32,17 +32,19 @@ let
     // lib.intersectAttrs formals { util-linux = pkgs.systemd.util-linux or pkgs.util-linuxMinimal; }
     // flags.args;
 
-  rebuilt = (older.override args).overrideAttrs (prev: {
-    passthru = (prev.passthru or { }) // flags.passthru // {
-      shimbootRebuild = {
-        inherit name;
-        olderVersion = older.version;
-        # Patches the expression lists that are files (fetched ones are derivations).
-        missingPatches = lib.filter (p: !(lib.isDerivation p) && !(builtins.pathExists p)) (prev.patches or [ ]);
-        argumentsFromCurrent = arguments.fromCurrent;
-      };
-    };
-  });
+  message = "shimboot: the systemd ${older.version} expression of ${name} cannot be built with the current nixpkgs:\n  ${lib.concatStringsSep "\n  " problems}";
 in
-if problems == [ ] then rebuilt
-else throw "shimboot: the systemd ${older.version} expression of ${name} cannot be built with the current nixpkgs:\n  ${lib.concatStringsSep "\n  " problems}"
+# The problems surface when the package is instantiated (its drvPath), not
+# when its version is read: a board that does not choose it is not stopped.
+(older.override (if problems == [ ] then args else { })).overrideAttrs (prev: {
+  shimbootRebuildProblems = if problems == [ ] then null else throw message;
+  passthru = (prev.passthru or { }) // flags.passthru // {
+    shimbootRebuild = {
+      inherit name problems;
+      olderVersion = older.version;
+      # Patches the expression lists that are files (fetched ones are derivations).
+      missingPatches = lib.filter (p: !(lib.isDerivation p) && !(builtins.pathExists p)) (prev.patches or [ ]);
+      argumentsFromCurrent = arguments.fromCurrent;
+    };
+  };
+})
