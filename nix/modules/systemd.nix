@@ -4,7 +4,7 @@
 # are filtered out (systemd.suppressedSystemUnits), wants directories NixOS
 # always lists are stubbed empty, and the result is checked against what the
 # version installs (nix/lib/systemd-units.nix) before anything is built.
-{ config, lib, pkgs, ... }:
+{ config, lib, ... }:
 let
   cfg = config.shimboot;
   choice = import ../lib/systemd-choice.nix;
@@ -21,8 +21,8 @@ let
   gaps = units.newerOnly base.version;
 
   # What generateUnits will copy, read from its build scripts.
-  script = unit: units.fromGenerateUnits
-    (builtins.unsafeDiscardStringContext config.environment.etc."systemd/${unit}".source.buildCommand);
+  script = type: units.fromGenerateUnits
+    (builtins.unsafeDiscardStringContext config.environment.etc."systemd/${type}".source.buildCommand);
   required = { system = script "system"; user = script "user"; };
   # Compared with the package the system runs, whatever chose it.
   missing = units.missing {
