@@ -50,7 +50,8 @@ export async function run(tool: string, args: (string | number)[], opts: { input
   if (verbose) process.stderr.write(`+ ${[tool, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(String(a)) ? a : JSON.stringify(String(a)))).join(" ")}\n`);
   const p = $({
     input: opts.input,
-    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+    // tools' output is parsed, and none of it may depend on the user's locale or zone
+    env: { ...process.env, LC_ALL: "C", TZ: "UTC", ...opts.env },
     cwd: opts.cwd,
     nothrow: true,
     ...(opts.stderr === "inherit" ? { stdio: ["pipe", "pipe", "inherit"] as ["pipe", "pipe", "inherit"] } : {}),
