@@ -67,7 +67,7 @@ export function initramfsNotables(entries: CpioEntry[]) {
   };
 }
 
-async function readRootfs(img: ImageFile, p: Partition): Promise<RootfsInfo | null> {
+export async function readRootfs(img: ImageFile, p: Partition): Promise<RootfsInfo | null> {
   const fs = extFsAt(img.path, p.start, `${img.path} partition ${p.index} (${p.label})`);
   const lsb = await readExtFile(fs, "/etc/lsb-release").catch((e) => {
     if (e instanceof UserError) return undefined; // not an ext file system
