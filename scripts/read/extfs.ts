@@ -28,8 +28,12 @@ export interface DirEntry {
 /** debugfs's words when it cannot open the file system at all (it still exits 0 with -R). */
 const NOT_OPENED = /while trying to open|Filesystem not open|Bad magic number|Could not open|Superblock checksum/;
 
+/** More than any file shimboot reads out of a file system (lsb-release, the manifest) ever holds. */
+const MAX_FILE_BYTES = 16 * 2 ** 20;
+
 async function debugfs(fs: ExtFs, request: string) {
-  const r = await run("debugfs", ["-R", request, fs.spec]);
+  const r = await run("debugfs", ["-R", request, fs.spec], { maxStdout: MAX_FILE_BYTES });
+  if (r.stdout.length > MAX_FILE_BYTES) throw new UserError(fs.where, `${request}: prints more than ${MAX_FILE_BYTES / 2 ** 20} MiB; the file system is damaged`, "fetch the image again");
   const stderr = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, "").trim();
   if (r.exitCode !== 0 || NOT_OPENED.test(stderr)) {
     throw new UserError(fs.where, "is not a readable ext2/ext4 file system", "the partition is damaged or was not formatted");

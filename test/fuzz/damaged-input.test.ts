@@ -7,8 +7,10 @@
 // thousands (README).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import fc from "fast-check";
-import { writeFile } from "node:fs/promises";
+import { $ } from "zx";
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { readExtFile } from "../../scripts/read/extfs.js";
 import { FIXTURES, fixture, type FixtureName } from "../fixtures/fixtures.js";
 import { runCli } from "../helpers/cli.js";
 import { makeRootfsDir, tempDir } from "../helpers/rootfs.js";
@@ -95,3 +97,17 @@ describe("damaged input through the CLI", () => {
     });
   }
 });
+
+describe("length fields that ask for too much", () => {
+  it("refuses a file in an ext file system that claims 100 GiB (a sparse lsb-release) without reading it into memory", async () => {
+    const tree = join(t.path, "huge-tree");
+    await mkdir(join(tree, "etc"), { recursive: true });
+    await $`truncate -s 100G ${join(tree, "etc/lsb-release")}`;
+    const img = join(t.path, "huge.img");
+    await $`mke2fs -q -F -t ext2 -d ${tree} ${img} 16M`;
+    const before = process.memoryUsage().rss;
+    await expect(readExtFile({ spec: img, where: img }, "/etc/lsb-release")).rejects.toThrow(/prints more than 16 MiB; the file system is damaged/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(256 * 2 ** 20);
+  });
+});
+

@@ -16,8 +16,8 @@ function parseCase(text: string): Case {
     if (flip) return { kind: "flip", at: Number(flip[1]), bit: Number(flip[2]) };
     const zero = /^zero@(\d+)\+(\d+)$/.exec(e);
     if (zero) return { kind: "zero", at: Number(zero[1]), length: Number(zero[2]) };
-    const cut = /^cut@(\d+)$/.exec(e);
-    if (cut) return { kind: "cut", at: Number(cut[1]) };
+    const cut = /^cut@(\d+)(\/512)?$/.exec(e);
+    if (cut) return { kind: "cut", at: Number(cut[1]), sector: !!cut[2] };
     const v = /^(byte|u16|u32|u64)@(\d+)=([0-9a-f]+)$/.exec(e);
     if (!v) throw new Error(`not an edit: ${e}`);
     return v[1] === "u64" ? { kind: "u64", at: Number(v[2]), value: BigInt(`0x${v[3]}`) } : { kind: v[1] as "byte" | "u16" | "u32", at: Number(v[2]), value: parseInt(v[3]!, 16) };
