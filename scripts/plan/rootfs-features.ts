@@ -7,7 +7,6 @@ import type { KernelPolicy } from "../boards.js";
 import { UserError } from "../lib/errors.js";
 import { STATE_FLAGS } from "../read/extfs.js";
 
-
 /** What `tune2fs -O ^FEATURE` removes from an unmounted file system (e2fsprogs ≥ 1.46). */
 export const REMOVABLE = ["orphan_file", "metadata_csum_seed", "fast_commit", "project", "quota", "casefold", "mmp"];
 
