@@ -46,6 +46,11 @@ interface Result {
 }
 
 const names = (opt.variant?.length ? opt.variant : Object.keys(FIXTURES)) as FixtureName[];
+const unknown = names.filter((n) => !(n in FIXTURES));
+if (unknown.length) {
+  console.error(`fuzz: no fixture variant ${unknown.join(", ")}; the variants are ${Object.keys(FIXTURES).join(", ")}`);
+  process.exit(2);
+}
 const variants = await Promise.all(names.map(async (variant) => ({ variant, path: await fixture(variant) })));
 const jobs: Job[] = [];
 const targets: Target[] = [];
