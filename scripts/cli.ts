@@ -10,6 +10,7 @@ import { VERSION } from "./version.js";
 import { verifyCommand } from "./commands/verify.js";
 import { registerFlash } from "./commands/flash.js";
 import { cleanUpOnSignals } from "./lib/cleanup.js";
+import { EXIT_STATUS_HELP, reportInternalError } from "./lib/internal-error.js";
 
 const program = new Command();
 program
@@ -17,6 +18,7 @@ program
   .description("Turn a ChromeOS RMA shim into a bootable NixOS USB image, without root.")
   .version(VERSION)
   .showHelpAfterError()
+  .addHelpText("afterAll", EXIT_STATUS_HELP)
   .exitOverride();
 
 program
@@ -98,10 +100,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`shimboot: ${err.format()}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`shimboot: internal error: ${(err as Error).stack ?? String(err)}\n`);
-    return 70;
+    return reportInternalError(err, argv, verbose);
   }
 }
 
 cleanUpOnSignals();
+// an error thrown outside main's await (an event handler, a stray promise) is a bug too
+const verbose = process.argv.includes("--verbose") || /^(1|true|yes)$/i.test(process.env.VERBOSE ?? "");
+for (const event of ["uncaughtException", "unhandledRejection"] as const) process.on(event, (e) => process.exit(reportInternalError(e, process.argv, verbose)));
 process.exitCode = await main(process.argv);

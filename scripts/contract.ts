@@ -19,3 +19,5 @@ export const VENDOR_LABEL = "vendor";
 export const GPT_NAME_UNITS = 36;
 /** ChromeOS kernel attributes the known-good shimboot images use. */
 export const KERNEL_ATTRIBUTES = { successful: 1, tries: 5, priority: 10 } as const;
+/** The largest kernel partition read into memory (ChromeOS uses 16–64 MiB): a bigger one is a damaged table. */
+export const MAX_KERNEL_PARTITION_BYTES = 256 * 2 ** 20;

@@ -45,17 +45,27 @@ export async function requireTool(tool: string): Promise<void> {
 }
 
 /** Runs a tool with arguments, never through a shell; the caller reads the exit code. */
-export async function run(tool: string, args: (string | number)[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; stderr?: "pipe" | "inherit" } = {}): Promise<ProcessOutput> {
+export async function run(tool: string, args: (string | number)[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; stderr?: "pipe" | "inherit"; maxStdout?: number } = {}): Promise<ProcessOutput> {
   await requireTool(tool);
   if (verbose) process.stderr.write(`+ ${[tool, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(String(a)) ? a : JSON.stringify(String(a)))).join(" ")}\n`);
   const p = $({
     input: opts.input,
-    env: opts.env ? { ...process.env, ...opts.env } : process.env,
+    // tools' output is parsed, and none of it may depend on the user's locale or zone
+    env: { ...process.env, LC_ALL: "C", TZ: "UTC", ...opts.env },
     cwd: opts.cwd,
     nothrow: true,
     ...(opts.stderr === "inherit" ? { stdio: ["pipe", "pipe", "inherit"] as ["pipe", "pipe", "inherit"] } : {}),
   })`${tool} ${args.map(String)}`;
   trackChild(p.child!);
+  if (opts.maxStdout !== undefined) {
+    // damaged input can make a tool print without end (a file claiming terabytes): stop it, the caller sees the length
+    const max = opts.maxStdout;
+    let seen = 0;
+    p.child!.stdout?.on("data", (c: Buffer) => {
+      seen += c.length;
+      if (seen > max) p.child!.kill("SIGKILL");
+    });
+  }
   return p;
 }
 

@@ -1,5 +1,6 @@
 // From what was read to the plan: the seed every identifier derives from,
 // then the layout (plan.ts).
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { BuildOptions } from "../commands/build-options.js";
 import { toBytes } from "../lib/units.js";
@@ -8,6 +9,7 @@ import type { CpioEntry } from "../read/cpio.js";
 import type { DriverHarvest } from "../read/drivers.js";
 import { bootloaderContent, type TreeFile } from "../write/bootloader-tree.js";
 import { MANIFEST_PLACEHOLDER } from "../write/bootloader-overlay.js";
+import { treeIdentity } from "../read/tree-identity.js";
 import { buildSeed } from "./ids.js";
 import { makePlan, type Plan } from "./plan.js";
 import type { Target } from "./target.js";
@@ -21,11 +23,28 @@ export interface PlanFor {
   overlay: TreeFile[];
 }
 
+function overlayIdentity(files: TreeFile[]): string {
+  const h = createHash("sha256");
+  for (const f of files) h.update(`${f.path}\0${f.mode}\0`).update(f.content).update("\0");
+  return h.digest("hex");
+}
+
 export async function planBuild(p: PlanFor): Promise<{ plan: Plan; seed: string; shimSha: string; recoverySha: string | null }> {
   const { o, inputs, target } = p;
   const shimSha = await inputs.hashes.shim;
   const recoverySha = inputs.hashes.recovery ? await inputs.hashes.recovery : null;
-  const seed = buildSeed({ v: 1, shimSha, recoverySha, rootfs: inputs.rootfs.identity, o: { ...o, out: null, json: null, dryRun: null, force: null, wifi: inputs.wifi.map((n) => n.ssid) }, firmware: o.firmware ? resolve(o.firmware) : null });
+  const seed = buildSeed({
+    v: 2,
+    // what the inputs hold, never where they are: the same files reached by
+    // another path or from another directory give the same image
+    shimSha,
+    recoverySha,
+    rootfs: inputs.rootfs.identity,
+    firmware: o.firmware ? await treeIdentity(o.firmware) : null,
+    bootloader: overlayIdentity(p.overlay),
+    wifi: inputs.wifi.map((n) => n.ssid),
+    options: { board: o.board ?? null, name: o.name, drivers: o.drivers, extraSpace: o.extraSpace, bootTimeout: o.bootTimeout, flakeRev: o.flakeRev ?? null, sourceDateEpoch: o.sourceDateEpoch },
+  });
   const kernPart = inputs.shim.kernelPartition;
   const plan = makePlan({
     out: resolve(o.out),

@@ -86,7 +86,7 @@ export function fsLabel(name: string): string {
 /** Bytes of new block groups an image needs so that its free inodes hold `entries` more. */
 function inodeGrowth(img: Extract<RootfsInput, { kind: "image" }>, entries: number): number {
   const missing = inodeCount({ dataBytes: 0, entries }) - img.freeInodes;
-  if (missing <= 0) return 0;
+  if (missing <= 0 || img.inodesPerGroup <= 0) return 0;
   return Math.ceil(missing / img.inodesPerGroup) * img.blocksPerGroup * img.blockSize;
 }
 

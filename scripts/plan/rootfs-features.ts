@@ -7,7 +7,6 @@ import type { KernelPolicy } from "../boards.js";
 import { UserError } from "../lib/errors.js";
 import { STATE_FLAGS } from "../read/extfs.js";
 
-
 /** What `tune2fs -O ^FEATURE` removes from an unmounted file system (e2fsprogs ≥ 1.46). */
 export const REMOVABLE = ["orphan_file", "metadata_csum_seed", "fast_commit", "project", "quota", "casefold", "mmp"];
 
@@ -18,8 +17,15 @@ export interface FeaturePlan {
   remove: string[];
 }
 
+/** Features resize2fs cannot grow a file system with (1.47 miscounts bigalloc clusters: e2fsck then finds it damaged). */
+export const CANNOT_GROW = ["bigalloc"];
+
 export function planImageFeatures(path: string, features: string[], policy: KernelPolicy): FeaturePlan {
   const format = features.filter((f) => !STATE_FLAGS.includes(f));
+  const stuck = format.filter((f) => CANNOT_GROW.includes(f));
+  if (stuck.length) {
+    throw new UserError(path, `--rootfs: the file system uses ${stuck.join(", ")}, which resize2fs cannot grow reliably, and the image must grow to its partition`, `make the image without it: mke2fs -t ext4 -O ${stuck.map((f) => `^${f}`).join(",")} …`);
+  }
   const unmountable = format.filter((f) => !policy.ext4Mountable.includes(f));
   const fixed = unmountable.filter((f) => !REMOVABLE.includes(f));
   if (fixed.length) {

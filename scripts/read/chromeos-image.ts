@@ -1,7 +1,7 @@
 // Reads a ChromeOS disk image completely, without root: partition table,
 // KERN-A (vboot, kernel, built-in initramfs), ROOT-A (board, modules,
 // firmware), and what kind of image it is.
-import { ROOTFS_PREFIX, TYPE_GUID } from "../contract.js";
+import { MAX_KERNEL_PARTITION_BYTES, ROOTFS_PREFIX, TYPE_GUID } from "../contract.js";
 import { UserError } from "../lib/errors.js";
 import { toBytes } from "../lib/units.js";
 import type { CpioEntry } from "./cpio.js";
@@ -20,7 +20,6 @@ export const KIND_DESCRIPTION: Record<ImageKind, string> = {
   "not-chromeos": "not a ChromeOS disk image",
 };
 
-const MAX_KERNEL_PARTITION = 256 * 2 ** 20;
 
 export interface RootfsInfo {
   partition: number;
@@ -67,7 +66,7 @@ export function initramfsNotables(entries: CpioEntry[]) {
   };
 }
 
-async function readRootfs(img: ImageFile, p: Partition): Promise<RootfsInfo | null> {
+export async function readRootfs(img: ImageFile, p: Partition): Promise<RootfsInfo | null> {
   const fs = extFsAt(img.path, p.start, `${img.path} partition ${p.index} (${p.label})`);
   const lsb = await readExtFile(fs, "/etc/lsb-release").catch((e) => {
     if (e instanceof UserError) return undefined; // not an ext file system
@@ -100,8 +99,8 @@ export async function readChromeOsImage(path: string): Promise<ChromeOsImage> {
     }
     const where = `${path} partition ${kernelPartition.index} (${kernelPartition.label || "kernel"})`;
     // the kernel partition is read into memory: bound it (ChromeOS uses 16–64 MiB)
-    if (toBytes(kernelPartition.size) > MAX_KERNEL_PARTITION) {
-      throw new UserError(where, `is ${Math.round(toBytes(kernelPartition.size) / 2 ** 20)} MiB, larger than any ChromeOS kernel partition (at most ${MAX_KERNEL_PARTITION / 2 ** 20} MiB)`, "the partition table is damaged or this is not a ChromeOS image");
+    if (toBytes(kernelPartition.size) > MAX_KERNEL_PARTITION_BYTES) {
+      throw new UserError(where, `is ${Math.round(toBytes(kernelPartition.size) / 2 ** 20)} MiB, larger than any ChromeOS kernel partition (at most ${MAX_KERNEL_PARTITION_BYTES / 2 ** 20} MiB)`, "the partition table is damaged or this is not a ChromeOS image");
     }
     const kernel = await readKernel(await readPartition(kernelPartition), where);
     if (!kernel.initramfs.found && kernel.initramfs.reason === "corrupt") {

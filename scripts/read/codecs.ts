@@ -104,12 +104,29 @@ export function lz4LegacyLength(buf: Buffer): number {
   return pos;
 }
 
+/**
+ * No kernel or built-in initramfs of a ChromeOS image decodes to anything
+ * near this; damaged data that claims more is refused before it fills memory.
+ */
+export const MAX_DECODED_BYTES = 512 * 2 ** 20;
+
+const tooBig = (codec: string) => new CodecError(`${codec} stream is corrupt: it decodes to more than ${MAX_DECODED_BYTES / 2 ** 20} MiB`);
+
 function runFilter(cmd: string, args: string[], input: Buffer): Promise<{ out: Buffer; code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
     const p = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
     const chunks: Buffer[] = [];
+    let size = 0;
     let err = "";
-    p.stdout.on("data", (c: Buffer) => chunks.push(c));
+    p.stdout.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_DECODED_BYTES) {
+        p.kill("SIGKILL");
+        reject(tooBig(cmd));
+        return;
+      }
+      chunks.push(c);
+    });
     p.stderr.on("data", (c: Buffer) => (err += c.toString()));
     p.on("error", reject);
     p.on("close", (code) => resolve({ out: Buffer.concat(chunks), code: code ?? 1, stderr: err.trim() }));
@@ -135,10 +152,11 @@ function gunzipMember(buf: Buffer): Buffer {
   let out: Buffer;
   let consumed: number;
   try {
-    const r = inflateRawSync(buf.subarray(pos), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    const r = inflateRawSync(buf.subarray(pos), { info: true, maxOutputLength: MAX_DECODED_BYTES }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
     out = r.buffer;
     consumed = r.engine.bytesWritten;
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw tooBig("gzip");
     throw new CodecError(`gzip stream is corrupt: ${(e as Error).message}`);
   }
   const trailer = pos + consumed;

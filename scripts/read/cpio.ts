@@ -88,6 +88,7 @@ export function parseCpio(buf: Buffer): { entries: CpioEntry[]; archives: number
     const nameStart = pos + 110;
     const nameEnd = nameStart + namesize - 1;
     if (nameEnd + 1 > buf.length || buf[nameEnd] !== 0) throw new CpioError(`cpio name at offset ${nameStart} is not terminated`);
+    if (buf.indexOf(0, nameStart) < nameEnd) throw new CpioError(`cpio name at offset ${nameStart} holds a NUL byte`);
     const rawName = buf.toString("utf8", nameStart, nameEnd);
     const dataStart = align4(nameEnd + 1);
     const dataEnd = dataStart + filesize;

@@ -2,7 +2,7 @@
 // modules (decompressed, depmod re-run), firmware from the shim, then the
 // recovery image (recovery wins), then --firmware, and the recovery's
 // modprobe.d. The result is a staging tree and a summary for the manifest.
-import { copyFile, lstat, mkdir, readdir, readFile, readlink, rm, symlink, unlink, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lstat, mkdir, readdir, readFile, readlink, rm, symlink, unlink, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { runOk } from "../lib/exec.js";
@@ -89,6 +89,21 @@ async function overlay(src: string, dest: string, owners: Map<string, string[]>,
   }
 }
 
+/**
+ * Modes are stated, never inherited from the umask or the sources (depmod's
+ * output, decompressed modules, --firmware files): directories 0755, files
+ * 0644, or 0755 where the source was executable.
+ */
+async function stateModes(dir: string): Promise<void> {
+  await chmod(dir, 0o755);
+  for (const name of await readdir(dir)) {
+    const p = join(dir, name);
+    const st = await lstat(p);
+    if (st.isDirectory()) await stateModes(p);
+    else if (st.isFile()) await chmod(p, st.mode & 0o111 ? 0o755 : 0o644);
+  }
+}
+
 async function dirStats(dir: string) {
   let bytes = 0;
   let entries = 0;
@@ -167,6 +182,7 @@ export async function harvestDrivers(opts: {
     }
   }
   await rm(pull, { recursive: true, force: true });
+  await stateModes(root);
   const firmwareFiles = owners.size;
   return { root, moduleRelease: release, modules: mods.total, decompressedModules: mods.decompressed, firmwareFiles, conflicts, modprobeFiles: modprobeFiles.sort(), ...(await dirStats(root)) };
 }

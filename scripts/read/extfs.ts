@@ -25,10 +25,17 @@ export interface DirEntry {
   kind: "file" | "dir" | "symlink" | "other";
 }
 
+/** debugfs's words when it cannot open the file system at all (it still exits 0 with -R). */
+const NOT_OPENED = /while trying to open|Filesystem not open|Bad magic number|Could not open|Superblock checksum/;
+
+/** More than any file shimboot reads out of a file system (lsb-release, the manifest) ever holds. */
+const MAX_FILE_BYTES = 16 * 2 ** 20;
+
 async function debugfs(fs: ExtFs, request: string) {
-  const r = await run("debugfs", ["-R", request, fs.spec]);
+  const r = await run("debugfs", ["-R", request, fs.spec], { maxStdout: MAX_FILE_BYTES });
+  if (r.stdout.length > MAX_FILE_BYTES) throw new UserError(fs.where, `${request}: prints more than ${MAX_FILE_BYTES / 2 ** 20} MiB; the file system is damaged`, "fetch the image again");
   const stderr = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, "").trim();
-  if (r.exitCode !== 0 || /Bad magic number|Could not open|Superblock checksum/.test(stderr)) {
+  if (r.exitCode !== 0 || NOT_OPENED.test(stderr)) {
     throw new UserError(fs.where, "is not a readable ext2/ext4 file system", "the partition is damaged or was not formatted");
   }
   return { stdout: r.stdout, stderr, notFound: /File not found by ext2_lookup/.test(stderr) };
@@ -72,7 +79,7 @@ export async function debugfsEach(fs: ExtFs, verb: string, paths: string[]): Pro
   const out = new Map<string, string>();
   if (paths.length === 0) return out;
   const r = await run("debugfs", ["-f", "-", fs.spec], { input: paths.map((p) => `${verb} "${p}"\n`).join("") });
-  if (r.exitCode !== 0 || /Bad magic number|Could not open|Superblock checksum/.test(r.stderr)) return null;
+  if (r.exitCode !== 0 || NOT_OPENED.test(r.stderr)) return null;
   const escaped = verb.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const chunks = r.stdout.split(new RegExp(`^debugfs: ${escaped} "(.*)"$`, "m"));
   for (let i = 1; i + 1 < chunks.length; i += 2) out.set(chunks[i]!, chunks[i + 1]!);
@@ -130,15 +137,21 @@ export async function readSuperblock(fs: ExtFs): Promise<Superblock | null> {
   };
 }
 
+/** More entries than any ChromeOS root file system holds: a damaged one can list without end. */
+const MAX_WALK_ENTRIES = 2_000_000;
+
 /** Every path under `root` (files, symlinks, dirs), walking one level per debugfs run. */
 export async function walkTree(fs: ExtFs, root: string): Promise<{ path: string; entry: DirEntry }[] | null> {
   const top = await listDir(fs, root);
   if (!top) return null;
   const all: { path: string; entry: DirEntry }[] = [];
+  // a damaged directory can link back to an ancestor: each directory inode is entered once
+  const entered = new Set<number>();
   let level = top.map((entry) => ({ path: `${root}/${entry.name}`, entry }));
   while (level.length) {
     all.push(...level);
-    const dirs = level.filter((e) => e.entry.kind === "dir").map((e) => e.path);
+    if (all.length > MAX_WALK_ENTRIES) throw new UserError(fs.where, `lists more than ${MAX_WALK_ENTRIES} entries under ${root}: the file system is damaged`, "fetch the image again");
+    const dirs = level.filter((e) => e.entry.kind === "dir" && !entered.has(e.entry.inode) && entered.add(e.entry.inode)).map((e) => e.path);
     const listed = await listDirs(fs, dirs);
     level = dirs.flatMap((d) => (listed.get(d) ?? []).map((entry) => ({ path: `${d}/${entry.name}`, entry })));
   }
@@ -157,6 +170,7 @@ export async function dumpTree(fs: ExtFs, path: string, destDir: string): Promis
   const r = await debugfs(fs, `rdump "${path}" "${destDir}"`);
   if (r.notFound) return false;
   const problems = r.stderr.split("\n").filter((l) => l.trim() && !/while changing ownership/.test(l));
-  if (problems.length) throw new Error(`debugfs rdump ${path} from ${fs.where}: ${problems.join("; ")}`);
+  // what debugfs cannot copy out of the input is damage in the input
+  if (problems.length) throw new UserError(fs.where, `cannot be read: debugfs rdump ${path}: ${problems.join("; ")}`, "the file system is damaged; fetch the image again");
   return true;
 }

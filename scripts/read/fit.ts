@@ -47,6 +47,7 @@ export function parseFdt(buf: Buffer, where: string): { root: FdtNode; totalSize
     } else if (token === 2) {
       if (!stack.pop()) throw bad("unbalanced END_NODE");
     } else if (token === 3) {
+      if (pos + 8 > totalSize) throw bad("property header runs past the end");
       const len = buf.readUInt32BE(pos);
       const nameOff = buf.readUInt32BE(pos + 4);
       pos += 8;
@@ -90,9 +91,13 @@ export function fitKernel(buf: Buffer, where: string): FitKernel {
   let data = node.props.get("data");
   if (!data) {
     // external data (mkimage -E): offset after the FDT blob, or absolute position
-    const size = node.props.get("data-size")?.readUInt32BE(0);
-    const off = node.props.get("data-offset")?.readUInt32BE(0);
-    const position = node.props.get("data-position")?.readUInt32BE(0);
+    const u32 = (name: string) => {
+      const v = node.props.get(name);
+      return v && v.length >= 4 ? v.readUInt32BE(0) : undefined;
+    };
+    const size = u32("data-size");
+    const off = u32("data-offset");
+    const position = u32("data-position");
     const start = position ?? (off !== undefined ? ((totalSize + 3) & ~3) + off : undefined);
     if (size === undefined || start === undefined || start + size > buf.length) {
       throw new UserError(where, `FIT kernel node ${node.name} has no usable data`, "the kernel partition is damaged");

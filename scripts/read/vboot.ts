@@ -45,11 +45,6 @@ export interface VbootKernel {
   cmdline: string;
 }
 
-function u64(b: Buffer, off: number): number {
-  const v = b.readBigUInt64LE(off);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError("value out of range");
-  return Number(v);
-}
 
 function flagNames(flags: number): string[] {
   const names: string[] = [];
@@ -68,6 +63,12 @@ function flagNames(flags: number): string[] {
  */
 export function parseVbootKernel(part: Buffer, where: string): VbootKernel {
   const bad = (what: string) => new UserError(where, what, "the kernel partition is damaged or this is not a ChromeOS image");
+  // every field is a size or an address inside the partition: one past 2^53 is damage
+  const u64 = (off: number, name: string): number => {
+    const v = part.readBigUInt64LE(off);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw bad(`vboot ${name} ${v} is out of range`);
+    return Number(v);
+  };
   if (part.length < 112 || part.subarray(0, 8).toString("latin1") !== KEYBLOCK_MAGIC) {
     if (part.subarray(0, Math.min(part.length, 65536)).every((b) => b === 0)) {
       throw new UserError(where, "kernel partition is empty (all zeros)", "this image carries no kernel in that slot; pass a complete RMA shim");
@@ -76,20 +77,22 @@ export function parseVbootKernel(part: Buffer, where: string): VbootKernel {
   }
   const kbMajor = part.readUInt32LE(8);
   if (kbMajor !== 2) throw bad(`unsupported vboot keyblock version ${kbMajor}`);
-  const keyblockSize = u64(part, 16);
-  const keyblockFlags = u64(part, 72);
+  const keyblockSize = u64(16, "keyblock size");
+  const keyblockFlags = u64(72, "keyblock flags");
   if (keyblockSize < 112 || keyblockSize > part.length - 112) throw bad(`keyblock size ${keyblockSize} is out of range`);
   const p = keyblockSize;
-  const preambleSize = u64(part, p);
+  const preambleSize = u64(p, "preamble size");
   const major = part.readUInt32LE(p + 32);
   const minor = part.readUInt32LE(p + 36);
   if (major !== 2) throw bad(`unsupported kernel preamble version ${major}.${minor}`);
   if (preambleSize < 96 || p + preambleSize > part.length) throw bad(`kernel preamble size ${preambleSize} is out of range`);
-  const bodyLoadAddress = u64(part, p + 48);
-  const bootloaderAddress = u64(part, p + 56);
-  const bootloaderSize = u64(part, p + 64);
-  const bodySize = u64(part, p + 72 + 16); // body_signature.data_size
+  const bodyLoadAddress = u64(p + 48, "body load address");
+  const bootloaderAddress = u64(p + 56, "bootloader address");
+  const bootloaderSize = u64(p + 64, "bootloader size");
+  const bodySize = u64(p + 72 + 16, "body size"); // body_signature.data_size
   const v21 = minor >= 1;
+  // 2.1 adds the vmlinuz header fields (to byte 112), 2.2 the flags (to 116)
+  if (preambleSize < (minor >= 2 ? 116 : v21 ? 112 : 96)) throw bad(`kernel preamble ${major}.${minor} is only ${preambleSize} bytes`);
   const bodyOffset = keyblockSize + preambleSize;
   if (bodyOffset + bodySize > part.length) {
     throw bad(`kernel body (${bodySize} bytes at ${bodyOffset}) runs past the end of the partition (${part.length} bytes)`);
@@ -106,19 +109,19 @@ export function parseVbootKernel(part: Buffer, where: string): VbootKernel {
       size: keyblockSize,
       flags: keyblockFlags,
       flagNames: flagNames(keyblockFlags),
-      dataKeyAlgorithm: u64(part, 96),
-      dataKeyVersion: u64(part, 104),
+      dataKeyAlgorithm: u64(96, "data key algorithm"),
+      dataKeyVersion: u64(104, "data key version"),
     },
     preamble: {
       size: preambleSize,
       headerVersion: `${major}.${minor}`,
-      kernelVersion: u64(part, p + 40),
+      kernelVersion: u64(p + 40, "kernel version"),
       bodyLoadAddress,
       bootloaderAddress,
       bootloaderSize,
       bodySize,
-      vmlinuzHeaderAddress: v21 ? u64(part, p + 96) : 0,
-      vmlinuzHeaderSize: v21 ? u64(part, p + 104) : 0,
+      vmlinuzHeaderAddress: v21 ? u64(p + 96, "vmlinuz header address") : 0,
+      vmlinuzHeaderSize: v21 ? u64(p + 104, "vmlinuz header size") : 0,
       flags: minor >= 2 ? part.readUInt32LE(p + 112) : 0,
     },
     bodyOffset,
@@ -139,10 +142,8 @@ export function kernelBody(part: Buffer, vb: VbootKernel): Buffer {
  */
 export function x86SetupHeader(part: Buffer, vb: VbootKernel): Buffer {
   const { preamble: pre } = vb;
-  if (pre.vmlinuzHeaderSize > 0) {
-    const at = vb.bodyOffset + (pre.vmlinuzHeaderAddress - pre.bodyLoadAddress);
-    return part.subarray(at, at + pre.vmlinuzHeaderSize);
-  }
-  const params = vb.bodyOffset + (pre.bootloaderAddress - pre.bodyLoadAddress) - CROS_PARAMS_SIZE;
-  return part.subarray(params, params + CROS_PARAMS_SIZE);
+  // addresses from a damaged preamble can point anywhere: outside the partition there is no header
+  const within = (at: number, size: number) => (at >= 0 && at + size <= part.length ? part.subarray(at, at + size) : Buffer.alloc(0));
+  if (pre.vmlinuzHeaderSize > 0) return within(vb.bodyOffset + (pre.vmlinuzHeaderAddress - pre.bodyLoadAddress), pre.vmlinuzHeaderSize);
+  return within(vb.bodyOffset + (pre.bootloaderAddress - pre.bodyLoadAddress) - CROS_PARAMS_SIZE, CROS_PARAMS_SIZE);
 }

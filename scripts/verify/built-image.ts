@@ -7,5 +7,6 @@ export async function verifyBuiltImage(image: string, shim: string, shimKernelPa
   const v = await verifyImage(image, { shim, shimKernelPartition });
   if (v.ok) return;
   const failed = v.checks.filter((c) => !c.ok).map((c) => `${c.id}: ${c.message}`);
-  throw new Error(`the written image failed verification (a bug in shimboot):\n  ${failed.join("\n  ")}`);
+  // one line: the internal-error report shows the first line of a message
+  throw new Error(`the written image failed verification: ${failed.join("; ")}`);
 }

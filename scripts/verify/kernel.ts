@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import { toBytes } from "../lib/units.js";
-import { KERNEL_ATTRIBUTES, TYPE_GUID } from "../contract.js";
+import { KERNEL_ATTRIBUTES, MAX_KERNEL_PARTITION_BYTES, TYPE_GUID } from "../contract.js";
 import { decodeAttributes, type Partition } from "../read/gpt.js";
 import type { ImageFile } from "../read/image-file.js";
 import { readKernel, type KernelInfo } from "../read/kernel.js";
@@ -40,6 +40,10 @@ export async function checkKernel(img: ImageFile, partitions: Partition[], list:
   if (a.successful === want.successful && a.tries === want.tries && a.priority === want.priority) list.pass("p2-attributes", `${W}: attributes ${attrs(a)}`, p.index);
   else list.fail("p2-attributes", `${W}: attributes are ${attrs(a)}, must be ${attrs(want)} (cgpt add -i 2 -S 1 -T 5 -P 10)`, p.index);
 
+  if (toBytes(p.size) > MAX_KERNEL_PARTITION_BYTES) {
+    list.fail("p2-vboot", `${W}: is ${Math.round(toBytes(p.size) / 2 ** 20)} MiB, larger than any ChromeOS kernel partition (at most ${MAX_KERNEL_PARTITION_BYTES / 2 ** 20} MiB)`, p.index);
+    return null;
+  }
   const bytes = await img.read(toBytes(p.start), toBytes(p.size));
   let kernel: KernelInfo | null = null;
   try {

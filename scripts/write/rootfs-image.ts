@@ -11,7 +11,7 @@
 // Moving it afterwards costs no copy where the file system holding --out can
 // insert a range into a file (ext4, XFS: the extents shift); elsewhere its
 // data extents are copied once more (a reflink on btrfs).
-import { open, rename, rm } from "node:fs/promises";
+import { open, rename, rm, stat } from "node:fs/promises";
 import { removeOnExit } from "../lib/cleanup.js";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
@@ -48,7 +48,7 @@ export async function writeRootfsImage(w: RootfsImageWrite): Promise<void> {
 
 /** The copy must be a clean file system before it is changed: what is wrong then is the user's image. */
 async function checkCopy(w: RootfsImageWrite): Promise<void> {
-  const r = await run("e2fsck", ["-fn", w.img], { env: { LC_ALL: "C" } });
+  const r = await run("e2fsck", ["-fn", w.img]);
   if (r.exitCode === 0) return;
   const problem = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim()).find((l) => l && !/^(Pass \d|e2fsck \d)|: \d+\/\d+ files/.test(l));
   throw new UserError(w.from, `--rootfs: the ext4 image is damaged (e2fsck: ${problem ?? `exit ${r.exitCode}`})`, "repair it with e2fsck -f, or make it again");
@@ -61,7 +61,7 @@ async function shiftInto(img: string, offset: Bytes): Promise<void> {
   const moved = `${img}.moving`;
   const forget = removeOnExit(moved);
   try {
-    await (await open(moved, "wx", 0o644)).close();
+    await (await open(moved, "wx", (await stat(img)).mode & 0o777)).close(); // the image's own mode (0600 with Wi-Fi passwords)
     if (!(await copyDataExtents(img, moved, offset))) await copyExtImage(img, moved, offset);
     await rename(moved, img);
   } catch (e) {

@@ -37,7 +37,8 @@ const offsetOf = (p: PlannedPartition): Bytes => toBytes(p.start);
 export async function writeImage(w: WriteInputs): Promise<void> {
   const { plan, tmpImage: img, work } = w;
   const epoch = plan.sourceDateEpoch;
-  const fh = await open(img, "wx", 0o644); // never follow or reuse an existing file
+  // never follow or reuse an existing file; Wi-Fi passwords inside: owner only
+  const fh = await open(img, "wx", plan.inject.wifiNetworks.length ? 0o600 : 0o644);
   await fh.close();
   await truncate(img, plan.totalBytes);
 
@@ -99,7 +100,12 @@ export async function writeImage(w: WriteInputs): Promise<void> {
     await mkdir(join(dir, "dev_image/factory/sh"), { recursive: true });
     await writeFile(join(dir, "dev_image/etc/lsb-factory"), "");
     await makeExtFs(img, offsetOf(state), state.bytes, state.content.fs, dir, epoch);
-    const cmds = ["/", "/lost+found", "/dev_image", "/dev_image/etc", "/dev_image/etc/lsb-factory", "/dev_image/factory", "/dev_image/factory/sh"].flatMap((p) => fixupCommands(p, { uid: 0, gid: 0, mtime: epoch }, epoch));
+    const dirs = ["/", "/dev_image", "/dev_image/etc", "/dev_image/factory", "/dev_image/factory/sh"];
+    const cmds = [
+      ...dirs.flatMap((p) => fixupCommands(p, { mode: 0o040755, uid: 0, gid: 0, mtime: epoch }, epoch)),
+      ...fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch),
+      ...fixupCommands("/dev_image/etc/lsb-factory", { mode: 0o100644, uid: 0, gid: 0, mtime: epoch }, epoch),
+    ];
     await debugfsWrite(img, offsetOf(state), cmds, work, epoch, "the STATE partition");
   }
 

@@ -150,6 +150,10 @@ describe("--rootfs IMAGE from mke2fs", () => {
     await expectRefusal({ mke2fs: ["-O", "large_dir"], kib: 16 * 1024, shim: "shim-x86-bzip2-lzma" }, /--rootfs: the shim's kernel 4\.4\.35 cannot mount this file system: large_dir \(needs kernel 4\.13\)/);
   });
 
+  it("refuses bigalloc, which resize2fs cannot grow, in one line", async () => {
+    await expectRefusal({ mke2fs: ["-O", "bigalloc", "-C", "16384"], kib: 32 * 1024 }, /--rootfs: the file system uses bigalloc, which resize2fs cannot grow reliably/);
+  });
+
   it("refuses an image whose journal needs recovery", async () => {
     const { path } = await makeImage({ mke2fs: ["-b", "4096"], kib: 16 * 1024 });
     await $`debugfs -w -R ${"feature needs_recovery"} ${path}`;
