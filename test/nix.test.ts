@@ -7,6 +7,8 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, symli
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { policyFor } from "../scripts/boards.js";
+import { compareVersions } from "../scripts/lib/nix-version.js";
 
 const repo = fileURLToPath(new URL("..", import.meta.url));
 // Debian's nix-bin has no nixbld group; nothing here builds anything.
@@ -74,8 +76,10 @@ describe("nix/board-info.nix as the CLI reads it", () => {
     expect(d.shim.sha256).toMatch(/^sha256-/);
     expect(d.recovery.url).toMatch(/^https:\/\/dl\.google\.com\/.*\.zip$/);
   });
-  it("gives no policy when the kernel is null", () => {
-    expect(boardInfo().policy).toBeNull();
+  it("carries the policy rules and no single kernel's policy when the kernel is null", () => {
+    const info = boardInfo();
+    expect(info.policy).toBeUndefined();
+    expect(info.policyRules.systemdCeilings.length).toBeGreaterThan(0);
   });
   it("cannot be read without arguments, being a function", () => {
     const r = nix(["--eval", "--strict", "--json", "nix/board-info.nix"]);
@@ -93,6 +97,36 @@ describe("nix/board-info.nix as the CLI reads it", () => {
     expect(p.systemdCeiling).toBe(260);
     expect(p.ext4Features).toContain("orphan_file");
     expect(p.ext2Features).toContain("filetype");
+  });
+});
+
+describe("the CLI's board table never disagrees with the Nix files", () => {
+  it("nix/board-info.json is exactly what nix/board-info.nix evaluates to (`npm run board-info` rewrites it)", () => {
+    expect(JSON.parse(readFileSync(join(repo, "nix/board-info.json"), "utf8"))).toEqual(boardInfo());
+  });
+
+  // every board's kernel, each threshold and its neighbours, and release strings as shims print them
+  const kernels = [
+    ...new Set([
+      ...Object.values(boardInfo().boards as Record<string, { kernel: string }>).map((b) => b.kernel),
+      "3.18", "4.4.35", "5.3", "5.3.99", "5.4", "5.4.0", "5.4.85", "5.9.16", "5.10", "5.10.0", "5.10-rc1", "5.14.21", "5.15", "5.15.0",
+      "6.1.0", "6.6.30", "10.0", "5.4.85-22138-ga9994f5cad40", "5.15.74-19466-g1a2b3c4d5e6f", "5", "", "unknown", "5.4pre", "5.pre4",
+    ]),
+  ];
+  it("applies the policy rules to any kernel exactly as kernel-policy.nix's forKernel does", () => {
+    const r = nix(["--eval", "--strict", "--json", "-E", `map (import ./nix/lib/kernel-policy.nix).forKernel (builtins.fromJSON ''${JSON.stringify(kernels)}'')`]);
+    expect(r.status, r.stderr).toBe(0);
+    const rules = JSON.parse(readFileSync(join(repo, "nix/board-info.json"), "utf8")).policyRules;
+    expect(kernels.map((k) => policyFor(rules, k))).toEqual(JSON.parse(r.stdout));
+  });
+
+  it("compares versions exactly as builtins.compareVersions does", () => {
+    const vs = ["", "1", "1.0", "1.0.0", "1.0-1", "1.2", "1.10", "1.2a", "1.2.1", "1.2pre", "1.2pre1", "1.2-pre", "pre", "a", "b", "1a", "1.a", "2147483647", "2147483648", "99999999999", "5.4.85-22138-g", "5.4.85-22138-ga", "5..4", "5.4.", "-5", "x.y.z"];
+    const pairs = vs.flatMap((a) => vs.map((b) => [a, b] as const));
+    const r = nix(["--eval", "--strict", "--json", "-E", `map (p: builtins.compareVersions (builtins.elemAt p 0) (builtins.elemAt p 1)) (builtins.fromJSON ''${JSON.stringify(pairs)}'')`]);
+    expect(r.status, r.stderr).toBe(0);
+    const want = JSON.parse(r.stdout) as number[];
+    expect(pairs.map(([a, b]) => `${a} ${b} ${compareVersions(a, b)}`)).toEqual(pairs.map(([a, b], i) => `${a} ${b} ${want[i]}`));
   });
 });
 

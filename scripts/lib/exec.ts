@@ -24,7 +24,6 @@ const packages: Record<string, string> = {
   bzip2: "bzip2",
   fakeroot: "fakeroot",
   depmod: "kmod",
-  "nix-instantiate": "nix-bin (Debian) / nix",
 };
 
 /** What a finished tool run gives back. */
