@@ -39,6 +39,7 @@ const PolicyRules = z.object({
   ext2Features: z.array(z.string()),
   ext4Features: z.array(z.string()),
   ext4FeaturesFrom: z.array(z.object({ feature: z.string(), kernel: z.string() })),
+  ext4FeatureSince: z.record(z.string(), z.string()),
 });
 export type PolicyRules = z.infer<typeof PolicyRules>;
 
@@ -84,6 +85,9 @@ export function policyFor(rules: PolicyRules, kernel: string): KernelPolicy {
     systemdCeiling: rules.systemdCeilings.find((r) => !atLeast(r.below))?.ceiling ?? rules.systemdCeilingOtherwise,
     ext4Features: [...rules.ext4Features, ...rules.ext4FeaturesFrom.filter((r) => atLeast(r.kernel)).map((r) => r.feature)],
     ext2Features: rules.ext2Features,
+    // builtins.attrNames order: sorted by bytes
+    ext4Mountable: Object.keys(rules.ext4FeatureSince).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).filter((f) => atLeast(rules.ext4FeatureSince[f]!)),
+    ext4FeatureSince: rules.ext4FeatureSince,
   };
 }
 
