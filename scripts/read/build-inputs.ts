@@ -56,8 +56,9 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress): Prom
   }
 }
 
+/** Only its ROOT-A is used (firmware, modprobe.d): its kernel is not decompressed. */
 async function readRecovery(path: string, opened: { close(): Promise<void> }[]): Promise<ChromeOsImage> {
-  const recovery = await readChromeOsImage(path);
+  const recovery = await readChromeOsImage(path, { kernel: false });
   opened.push(recovery);
   if (!recovery.rootfs) throw new UserError(path, `is ${recovery.kind === "shimboot" ? "a shimboot image" : "not a ChromeOS image with a readable ROOT-A"}`, "pass the unzipped official recovery image for this board");
   return recovery;
