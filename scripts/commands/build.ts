@@ -11,6 +11,7 @@ import { makeManifest, type Manifest } from "../plan/manifest.js";
 import type { Plan } from "../plan/plan.js";
 import { resolveTarget } from "../plan/target.js";
 import { readBuildInputs, readDrivers } from "../read/build-inputs.js";
+import { partitionSignature } from "../read/vboot-signature.js";
 import { keyfileName, nmKeyfile } from "../read/wifi.js";
 import { bootloaderOverlay, MANIFEST_PATH } from "../write/bootloader-overlay.js";
 import { checkDiskSpace, checkOutput, writeVerifiedThenRename } from "../write/output.js";
@@ -32,6 +33,9 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const work = await makeWorkDir();
   try {
     const inputs = await readBuildInputs(o, progress);
+    // futility on the shim's KERN-A runs beside everything else; verify reuses its verdict for p2
+    const shimSignature = partitionSignature(o.shim, inputs.shim.kernelPartition);
+    shimSignature.catch(() => {}); // awaited in verify
     try {
       const target = await resolveTarget(inputs.shim, o.shim, o.board);
       if (!target.board.known && !o.json) process.stderr.write(`shimboot: warning: board ${target.board.name} is not in the board table; using defaults for kernel ${target.version}\n`);
@@ -61,7 +65,8 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
         });
       const verify = (tmp: string) => {
         progress("verifying");
-        return verifyBuiltImage(tmp, o.shim, inputs.shim.kernelPartition);
+        const knownKernel = { sha256: inputs.shim.kernelSha256!, info: inputs.shim.kernel, signature: shimSignature };
+        return verifyBuiltImage(tmp, { shim: o.shim, shimKernelPartition: inputs.shim.kernelPartition, knownKernel, rootfsImage: inputs.rootfs.kind === "image" ? inputs.rootfs.path : null });
       };
       await writeVerifiedThenRename(o.out, outDir, write, verify);
       progress(`done: ${o.out} (${formatBytes(plan.totalBytes)})`);

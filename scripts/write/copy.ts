@@ -27,13 +27,10 @@ export async function copyRange(src: string, srcOffset: Bytes, dest: string, des
   }
 }
 
-function isZero(b: Buffer): boolean {
-  // compare 8 bytes at a time
-  const words = Math.floor(b.length / 8);
-  for (let i = 0; i < words; i++) if (b.readBigUInt64LE(i * 8) !== 0n) return false;
-  for (let i = words * 8; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
-}
+const ZERO = Buffer.alloc(CHUNK);
+
+/** memcmp against zeros, not a loop in JavaScript. */
+const isZero = (b: Buffer) => b.equals(ZERO.subarray(0, b.length));
 
 /** The data extents of a file (SEEK_DATA/SEEK_HOLE, as xfs_io's seek reports them). */
 export async function dataExtents(path: string): Promise<{ offset: number; length: number }[] | null> {

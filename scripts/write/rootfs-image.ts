@@ -1,5 +1,7 @@
-// --rootfs IMAGE into its partition: copied, checked, its unmountable
-// features removed, grown, and moved into place.
+// --rootfs IMAGE into its partition: copied, its unmountable features
+// removed, grown, and moved into place. It is not e2fsck'ed first: verify
+// checks the result in full, and only when something fails is the user's
+// image itself checked, to say whose fault it is (damagedInput).
 //
 // The file system is grown while it sits at offset 0 of the temporary image,
 // never at its partition's offset: on a regular file, resize2fs sets the
@@ -34,24 +36,28 @@ export interface RootfsImageWrite {
 
 export async function writeRootfsImage(w: RootfsImageWrite): Promise<void> {
   if (!(await copyDataExtents(w.from, w.img, 0 as Bytes))) await copyExtImage(w.from, w.img, 0 as Bytes, w.showProgress);
-  await checkCopy(w);
   if (w.removeFeatures.length) {
     w.progress(`rootfs: removing ${w.removeFeatures.join(", ")} (the shim's kernel cannot mount them)`);
     const r = await run("tune2fs", ["-O", w.removeFeatures.map((f) => `^${f}`).join(","), w.img], { env: e2fsEnv(w.epoch) });
-    if (r.exitCode !== 0) throw new UserError(w.from, `--rootfs: tune2fs cannot remove ${w.removeFeatures.join(", ")} from a copy of this image: ${lastLine(r.stderr)}`, `make the image again without ${w.removeFeatures.length > 1 ? "them" : "it"} (mke2fs -O ${w.removeFeatures.map((f) => `^${f}`).join(",")})`);
+    if (r.exitCode !== 0) throw (await damagedInput(w.from)) ?? new UserError(w.from, `--rootfs: tune2fs cannot remove ${w.removeFeatures.join(", ")} from a copy of this image: ${lastLine(r.stderr)}`, `make the image again without ${w.removeFeatures.length > 1 ? "them" : "it"} (mke2fs -O ${w.removeFeatures.map((f) => `^${f}`).join(",")})`);
   }
   w.progress("rootfs: growing the file system to its partition");
   const r = await run("resize2fs", ["-f", w.img, `${Math.floor(w.bytes / 1024)}K`], { env: e2fsEnv(w.epoch) });
-  if (r.exitCode !== 0) throw new UserError(w.from, `--rootfs: resize2fs cannot grow this file system: ${lastLine(r.stderr)}`, "check the image with e2fsck -f, or make it again");
+  if (r.exitCode !== 0) throw (await damagedInput(w.from)) ?? new UserError(w.from, `--rootfs: resize2fs cannot grow this file system: ${lastLine(r.stderr)}`, "check the image with e2fsck -f, or make it again");
   await shiftInto(w.img, w.offset);
 }
 
-/** The copy must be a clean file system before it is changed: what is wrong then is the user's image. */
-async function checkCopy(w: RootfsImageWrite): Promise<void> {
-  const r = await run("e2fsck", ["-fn", w.img], { env: { LC_ALL: "C" } });
-  if (r.exitCode === 0) return;
+/**
+ * The user's image checked in full (e2fsck -fn, read only): the error to
+ * give when it is damaged, null when it is clean. Asked only once something
+ * built from it has failed, so that a damaged input is not reported as a
+ * bug of ours.
+ */
+export async function damagedInput(from: string): Promise<UserError | null> {
+  const r = await run("e2fsck", ["-fn", from], { env: { LC_ALL: "C" } });
+  if (r.exitCode === 0) return null;
   const problem = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim()).find((l) => l && !/^(Pass \d|e2fsck \d)|: \d+\/\d+ files/.test(l));
-  throw new UserError(w.from, `--rootfs: the ext4 image is damaged (e2fsck: ${problem ?? `exit ${r.exitCode}`})`, "repair it with e2fsck -f, or make it again");
+  return new UserError(from, `--rootfs: the ext4 image is damaged (e2fsck: ${problem ?? `exit ${r.exitCode}`})`, "repair it with e2fsck -f, or make it again");
 }
 
 /** Moves the file system from offset 0 to `offset`: an inserted range where possible, else a copy. */
