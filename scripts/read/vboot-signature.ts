@@ -2,7 +2,7 @@
 // preamble and body signatures (the firmware's own checks). It reads a file,
 // so the blob is written to a private temporary one first.
 import { createHash } from "node:crypto";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { run } from "../lib/exec.js";
@@ -10,12 +10,12 @@ import { toBytes } from "../lib/units.js";
 import type { Partition } from "./gpt.js";
 import { ImageFile } from "./image-file.js";
 
-/** null when the blob verifies, else what futility objects to. */
-export async function vbootProblem(blob: Buffer): Promise<string | null> {
+/** Runs futility on a blob that `write` puts into a private temporary file; null when it verifies. */
+async function judge(write: (file: string) => Promise<void>): Promise<string | null> {
   const dir = await mkdtemp(join(process.env.TMPDIR || tmpdir(), "shimboot-vboot-"));
   try {
     const file = join(dir, "kernel.bin");
-    await writeFile(file, blob, { mode: 0o600 });
+    await write(file);
     const r = await run("futility", ["vbutil_kernel", "--verify", file]);
     if (r.exitCode === 0) return null;
     const msg = `${r.stderr}\n${r.stdout}`.split("\n").map((l) => l.trim()).filter((l) => /error|fail|invalid|bad/i.test(l));
@@ -25,17 +25,38 @@ export async function vbootProblem(blob: Buffer): Promise<string | null> {
   }
 }
 
+/** null when the blob verifies, else what futility objects to. */
+export function vbootProblem(blob: Buffer): Promise<string | null> {
+  return judge((file) => writeFile(file, blob, { mode: 0o600 }));
+}
+
 /** futility's verdict on an image's kernel partition, with the SHA-256 of the very bytes it judged. */
 export interface KernelSignature {
   sha256: string;
   problem: string | null;
 }
 
+const CHUNK = 1 << 20;
+
+/** Copied out and hashed 1 MiB at a time: the partition is never held in memory whole. */
 export async function partitionSignature(path: string, p: Partition): Promise<KernelSignature> {
   const img = await ImageFile.open(path);
+  const h = createHash("sha256");
   try {
-    const blob = await img.read(toBytes(p.start), toBytes(p.size));
-    return { sha256: createHash("sha256").update(blob).digest("hex"), problem: await vbootProblem(blob) };
+    const problem = await judge(async (file) => {
+      const out = await open(file, "wx", 0o600);
+      try {
+        const total = toBytes(p.size);
+        for (let off = 0; off < total; off += CHUNK) {
+          const chunk = await img.read(toBytes(p.start) + off, Math.min(CHUNK, total - off));
+          h.update(chunk);
+          await out.write(chunk);
+        }
+      } finally {
+        await out.close();
+      }
+    });
+    return { sha256: h.digest("hex"), problem };
   } finally {
     await img.close();
   }

@@ -27,10 +27,10 @@ export async function copyRange(src: string, srcOffset: Bytes, dest: string, des
   }
 }
 
-const ZERO = Buffer.alloc(CHUNK);
+let zero: Buffer | null = null;
 
 /** memcmp against zeros, not a loop in JavaScript. */
-const isZero = (b: Buffer) => b.equals(ZERO.subarray(0, b.length));
+const isZero = (b: Buffer) => b.equals((zero ??= Buffer.alloc(CHUNK)).subarray(0, b.length));
 
 /** The data extents of a file (SEEK_DATA/SEEK_HOLE, as xfs_io's seek reports them). */
 export async function dataExtents(path: string): Promise<{ offset: number; length: number }[] | null> {
