@@ -1,6 +1,7 @@
 // Executes a plan: one pass into a temporary sparse file. Partition contents
-// first (the rootfs, the big one, is copied exactly once), the GPT last.
-import { open, truncate, writeFile, mkdir } from "node:fs/promises";
+// first (the rootfs, the big one, is copied exactly once; the others then
+// side by side), the GPT last, then one fsync.
+import { mkdir, open, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { toBytes, type Bytes } from "../lib/units.js";
@@ -9,6 +10,7 @@ import type { CpioEntry } from "../read/cpio.js";
 import { extFsAt } from "../read/extfs.js";
 import type { RootfsDirEntry } from "../read/rootfs-input.js";
 import { stageBootloaderTree, type TreeFile } from "./bootloader-tree.js";
+import { MANIFEST_PLACEHOLDER } from "./bootloader-overlay.js";
 import { copyRange } from "./copy.js";
 import { debugfsWrite, fixupCommands, makeExtFs } from "./extfs.js";
 import { writeRootfsImage } from "./rootfs-image.js";
@@ -35,17 +37,34 @@ export interface WriteInputs {
 const offsetOf = (p: PlannedPartition): Bytes => toBytes(p.start);
 
 export async function writeImage(w: WriteInputs): Promise<void> {
-  const { plan, tmpImage: img, work } = w;
-  const epoch = plan.sourceDateEpoch;
+  const { plan, tmpImage: img } = w;
   const fh = await open(img, "wx", 0o644); // never follow or reuse an existing file
   await fh.close();
   await truncate(img, plan.totalBytes);
-
   const part = (role: PlannedPartition["role"]) => plan.partitions.find((p) => p.role === role);
 
-  // The rootfs first: e2image and resize2fs set the file's length to the end
-  // of the file system, so the image is extended again after them.
-  const rootfs = part("rootfs")!;
+  // The rootfs first and alone: growing an image input shortens the file
+  // and shifts it into place, so nothing else may be in the file yet.
+  await writeRootfs(w, part("rootfs")!);
+  // Then the rest side by side (two cores; each writes its own byte range):
+  // the tools run while Node stages the bootloader tree and copies KERN-A.
+  await Promise.all([injectIntoRootfs(w, part("rootfs")!), writeVendor(w, part("vendor")), writeKernel(w, part("kernel")!), writeState(w, part("state")!), writeBootloader(w, part("bootloader")!)]);
+
+  w.progress("partition table");
+  await writeGpt(img, plan);
+  const check = await open(img, "r+");
+  try {
+    await check.sync();
+  } finally {
+    await check.close();
+  }
+  const { size } = await stat(img);
+  if (size !== plan.totalBytes) throw new UserError(img, `has ${size} bytes, planned ${plan.totalBytes}`, "this is a bug; please report it");
+}
+
+async function writeRootfs(w: WriteInputs, rootfs: PlannedPartition): Promise<void> {
+  const { plan, tmpImage: img } = w;
+  const epoch = plan.sourceDateEpoch;
   w.progress(`rootfs: writing ${rootfs.label}`);
   if (rootfs.content.kind === "rootfs-image") {
     const c = rootfs.content;
@@ -57,10 +76,16 @@ export async function writeImage(w: WriteInputs): Promise<void> {
     const cmds = fixupCommands("/", { uid: 0, gid: 0 }, epoch);
     for (const e of w.rootfsEntries ?? []) cmds.push(...fixupCommands("/" + e.path, { uid: 0, gid: 0 }, epoch));
     cmds.push(...fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch));
-    await debugfsWrite(img, offsetOf(rootfs), cmds, work, epoch, "the rootfs");
+    await debugfsWrite(img, offsetOf(rootfs), cmds, w.work, epoch, "the rootfs");
   }
+}
+
+/** Drivers (--drivers inject) and Wi-Fi connections into the rootfs. */
+async function injectIntoRootfs(w: WriteInputs, rootfs: PlannedPartition): Promise<void> {
+  const { plan, tmpImage: img, work } = w;
+  const epoch = plan.sourceDateEpoch;
   const items: InjectItem[] = [];
-  if (plan.inject.drivers && w.driversRoot) items.push(...await itemsFromTree(join(w.driversRoot, "lib"), "/lib"));
+  if (plan.inject.drivers && w.driversRoot) items.push(...(await itemsFromTree(join(w.driversRoot, "lib"), "/lib")));
   if (w.wifiFiles.length) {
     const dir = join(work, "wifi");
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -70,55 +95,52 @@ export async function writeImage(w: WriteInputs): Promise<void> {
       items.push({ dest: `/etc/NetworkManager/system-connections/${f.name}`, source: src, mode: 0o600 });
     }
   }
-  if (items.length) {
-    w.progress(`rootfs: adding ${items.length} driver and network files`);
-    const fs = extFsAt(img, rootfs.start, `${img} rootfs`);
-    await debugfsWrite(img, offsetOf(rootfs), await injectCommands(fs, items, epoch), work, epoch, "the rootfs");
-  }
+  if (!items.length) return;
+  w.progress(`rootfs: adding ${items.length} driver and network files`);
+  const fs = extFsAt(img, rootfs.start, `${img} rootfs`);
+  await debugfsWrite(img, offsetOf(rootfs), await injectCommands(fs, items, epoch), work, epoch, "the rootfs");
+}
 
-  const vendor = part("vendor");
-  if (vendor?.content.kind === "vendor" && w.driversRoot) {
-    w.progress("vendor: drivers partition");
-    await makeExtFs(img, offsetOf(vendor), vendor.bytes, vendor.content.fs, w.driversRoot, epoch);
-    const cmds = [...fixupCommands("/", { uid: 0, gid: 0, mtime: epoch }, epoch), ...fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch)];
-    for (const it of await itemsFromTree(w.driversRoot, "")) cmds.push(...fixupCommands(it.dest, { uid: 0, gid: 0, mtime: epoch }, epoch));
-    await debugfsWrite(img, offsetOf(vendor), cmds, work, epoch, "the vendor partition");
-  }
+async function writeVendor(w: WriteInputs, vendor: PlannedPartition | undefined): Promise<void> {
+  if (vendor?.content.kind !== "vendor" || !w.driversRoot) return;
+  const epoch = w.plan.sourceDateEpoch;
+  w.progress("vendor: drivers partition");
+  await makeExtFs(w.tmpImage, offsetOf(vendor), vendor.bytes, vendor.content.fs, w.driversRoot, epoch);
+  const cmds = [...fixupCommands("/", { uid: 0, gid: 0, mtime: epoch }, epoch), ...fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch)];
+  for (const it of await itemsFromTree(w.driversRoot, "")) cmds.push(...fixupCommands(it.dest, { uid: 0, gid: 0, mtime: epoch }, epoch));
+  await debugfsWrite(w.tmpImage, offsetOf(vendor), cmds, w.work, epoch, "the vendor partition");
+}
 
-  const kernel = part("kernel")!;
-  if (kernel.content.kind === "kernel") {
-    w.progress("kernel: copying the shim's KERN-A byte for byte");
-    await copyRange(kernel.content.from, kernel.content.offset, img, offsetOf(kernel), kernel.content.length);
-  }
+async function writeKernel(w: WriteInputs, kernel: PlannedPartition): Promise<void> {
+  if (kernel.content.kind !== "kernel") return;
+  w.progress("kernel: copying the shim's KERN-A byte for byte");
+  await copyRange(kernel.content.from, kernel.content.offset, w.tmpImage, offsetOf(kernel), kernel.content.length);
+}
 
-  const state = part("state")!;
-  if (state.content.kind === "state") {
-    w.progress("state: STATE partition");
-    const dir = join(work, "state");
-    await mkdir(join(dir, "dev_image/etc"), { recursive: true });
-    await mkdir(join(dir, "dev_image/factory/sh"), { recursive: true });
-    await writeFile(join(dir, "dev_image/etc/lsb-factory"), "");
-    await makeExtFs(img, offsetOf(state), state.bytes, state.content.fs, dir, epoch);
-    const cmds = ["/", "/lost+found", "/dev_image", "/dev_image/etc", "/dev_image/etc/lsb-factory", "/dev_image/factory", "/dev_image/factory/sh"].flatMap((p) => fixupCommands(p, { uid: 0, gid: 0, mtime: epoch }, epoch));
-    await debugfsWrite(img, offsetOf(state), cmds, work, epoch, "the STATE partition");
-  }
+async function writeState(w: WriteInputs, state: PlannedPartition): Promise<void> {
+  if (state.content.kind !== "state") return;
+  const epoch = w.plan.sourceDateEpoch;
+  w.progress("state: STATE partition");
+  const dir = join(w.work, "state");
+  await mkdir(join(dir, "dev_image/etc"), { recursive: true });
+  await mkdir(join(dir, "dev_image/factory/sh"), { recursive: true });
+  await writeFile(join(dir, "dev_image/etc/lsb-factory"), "");
+  await makeExtFs(w.tmpImage, offsetOf(state), state.bytes, state.content.fs, dir, epoch);
+  const cmds = ["/", "/lost+found", "/dev_image", "/dev_image/etc", "/dev_image/etc/lsb-factory", "/dev_image/factory", "/dev_image/factory/sh"].flatMap((p) => fixupCommands(p, { uid: 0, gid: 0, mtime: epoch }, epoch));
+  await debugfsWrite(w.tmpImage, offsetOf(state), cmds, w.work, epoch, "the STATE partition");
+}
 
-  const boot = part("bootloader")!;
-  if (boot.content.kind === "bootloader") {
-    w.progress("bootloader: the shim's initramfs tree with shimboot's init");
-    const tree = await stageBootloaderTree(join(work, "bootloader"), w.initramfs, [...w.overlay, await w.manifest()], epoch);
-    await makeExtFs(img, offsetOf(boot), boot.bytes, boot.content.fs, tree.dir, epoch);
-    await debugfsWrite(img, offsetOf(boot), tree.fixups, work, epoch, "the bootloader partition");
-  }
-
-  w.progress("partition table");
-  await writeGpt(img, plan);
-  const check = await open(img, "r+");
-  try {
-    await check.sync();
-  } finally {
-    await check.close();
-  }
-  const { size } = await import("node:fs/promises").then((m) => m.stat(img));
-  if (size !== plan.totalBytes) throw new UserError(img, `has ${size} bytes, planned ${plan.totalBytes}`, "this is a bug; please report it");
+async function writeBootloader(w: WriteInputs, boot: PlannedPartition): Promise<void> {
+  if (boot.content.kind !== "bootloader") return;
+  const epoch = w.plan.sourceDateEpoch;
+  w.progress("bootloader: the shim's initramfs tree with shimboot's init");
+  // the tree is staged while the manifest waits for the rootfs image's hash
+  const manifest = w.manifest();
+  manifest.catch(() => {}); // awaited below
+  const tree = await stageBootloaderTree(join(w.work, "bootloader"), w.initramfs, [...w.overlay, { ...MANIFEST_PLACEHOLDER, content: "" }], epoch);
+  const m = await manifest;
+  if (m.path !== MANIFEST_PLACEHOLDER.path || m.mode !== MANIFEST_PLACEHOLDER.mode) throw new Error(`the manifest must be ${MANIFEST_PLACEHOLDER.path}, mode 0644`);
+  await writeFile(join(tree.dir, m.path), m.content);
+  await makeExtFs(w.tmpImage, offsetOf(boot), boot.bytes, boot.content.fs, tree.dir, epoch);
+  await debugfsWrite(w.tmpImage, offsetOf(boot), tree.fixups, w.work, epoch, "the bootloader partition");
 }
