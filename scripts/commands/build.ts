@@ -14,7 +14,10 @@ import { readBuildInputs, readDrivers } from "../read/build-inputs.js";
 import { partitionSignature } from "../read/vboot-signature.js";
 import { keyfileName, nmKeyfile } from "../read/wifi.js";
 import { bootloaderOverlay, MANIFEST_PATH } from "../write/bootloader-overlay.js";
-import { checkDiskSpace, checkOutput, writeVerifiedThenRename } from "../write/output.js";
+import { checkDiskSpace, checkOutput, reserveTemp, writeVerifiedThenRename } from "../write/output.js";
+import { copyRootfsImage } from "../write/rootfs-image.js";
+import type { RootfsInput } from "../read/rootfs-input.js";
+import type { Bytes } from "../lib/units.js";
 import { writeImage } from "../write/write-image.js";
 import { verifyBuiltImage } from "../verify/built-image.js";
 import type { BuildOptions } from "./build-options.js";
@@ -31,8 +34,18 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const progress = makeProgress(showProgress);
   const outDir = await checkOutput(o.out, o.force);
   const work = await makeWorkDir();
+  const tmp = o.dryRun ? null : reserveTemp(o.out, outDir);
+  // An image rootfs is copied from the moment it is read: the copy, the bulk
+  // of a build, runs while the shim is read and the image planned.
+  let rootfsCopy: Promise<void> | null = null;
+  const stopCopy = new AbortController();
+  const startCopy = (rootfs: RootfsInput) => {
+    if (!tmp || rootfs.kind !== "image") return;
+    rootfsCopy = checkDiskSpace(o.out, outDir, ((rootfs.blockCount - rootfs.freeBlocks) * rootfs.blockSize) as Bytes).then(() => copyRootfsImage(rootfs.path, tmp.path, showProgress, stopCopy.signal));
+    rootfsCopy.catch(() => {}); // awaited by writeImage
+  };
   try {
-    const inputs = await readBuildInputs(o, progress);
+    const inputs = await readBuildInputs(o, progress, startCopy);
     // futility on the shim's KERN-A runs beside everything else; verify reuses its verdict for p2
     const shimSignature = partitionSignature(o.shim, inputs.shim.kernelPartition);
     shimSignature.catch(() => {}); // awaited in verify
@@ -62,19 +75,24 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
           wifiFiles: inputs.wifi.map((n) => ({ name: keyfileName(n.ssid), content: nmKeyfile(n, seed) })),
           progress,
           showProgress,
+          rootfsCopy,
         });
       const verify = (tmp: string) => {
         progress("verifying");
         const knownKernel = { sha256: inputs.shim.kernelSha256!, info: inputs.shim.kernel, signature: shimSignature };
         return verifyBuiltImage(tmp, { shim: o.shim, shimKernelPartition: inputs.shim.kernelPartition, knownKernel, rootfsImage: inputs.rootfs.kind === "image" ? inputs.rootfs.path : null });
       };
-      await writeVerifiedThenRename(o.out, outDir, write, verify);
+      await writeVerifiedThenRename(o.out, tmp!, write, verify);
       progress(`done: ${o.out} (${formatBytes(plan.totalBytes)})`);
       return { plan, manifest: await manifest(), out: resolve(o.out) };
     } finally {
       await inputs.close();
     }
   } finally {
+    // a build that stops early stops the copy too, before its file is removed
+    stopCopy.abort();
+    await (rootfsCopy as Promise<void> | null)?.catch(() => {});
+    await tmp?.discard();
     await work.dispose();
   }
 }

@@ -79,6 +79,8 @@ export interface RunOptions {
   cwd?: string;
   /** "inherit": the tool draws on our terminal (progress bars) */
   stderr?: "pipe" | "inherit";
+  /** kills the tool (SIGTERM) when aborted; the run then rejects */
+  signal?: AbortSignal;
 }
 
 /** Runs a tool with arguments; the caller reads the exit code. */
@@ -96,6 +98,7 @@ export function run(tool: string, args: (string | number)[], opts: RunOptions = 
       env: opts.env ? { ...process.env, ...opts.env } : process.env,
       cwd: opts.cwd,
       stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", opts.stderr === "inherit" ? "inherit" : "pipe"],
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     trackChild(child);
     const out: Buffer[] = [];

@@ -32,18 +32,28 @@ function hashLater(path: string): Promise<string> {
   return p;
 }
 
-export async function readBuildInputs(o: BuildOptions, progress: Progress): Promise<BuildInputs> {
+/**
+ * `onRootfs` is called as soon as the rootfs is known usable (while the shim
+ * is still being read): build starts copying an image rootfs then. Errors
+ * are still reported in order: the shim's, the recovery's, the rootfs's.
+ */
+export async function readBuildInputs(o: BuildOptions, progress: Progress, onRootfs: (rootfs: RootfsInput) => void = () => {}): Promise<BuildInputs> {
   const opened: { close(): Promise<void> }[] = [];
   const close = async () => {
     for (const h of opened) await h.close().catch(() => {});
   };
+  const rootfsRead = readRootfsInput(o.rootfs).then((r) => {
+    if (r.hasInit) onRootfs(r);
+    return r;
+  });
+  rootfsRead.catch(() => {}); // awaited below, after the shim's and the recovery's errors
   try {
     progress("reading the shim");
     const shim = await readShim(o.shim);
     opened.push(shim);
     const hashes = { shim: hashLater(o.shim), recovery: o.recovery ? hashLater(o.recovery) : null, rootfsImage: null as Promise<string> | null };
     const recovery = o.recovery ? await readRecovery(o.recovery, opened) : null;
-    const rootfs = await readRootfsInput(o.rootfs);
+    const rootfs = await rootfsRead;
     // the copy runs in another process, on the other core, while this hashes
     if (rootfs.kind === "image") hashes.rootfsImage = hashLater(rootfs.path);
     if (!rootfs.hasInit) throw new UserError(o.rootfs, "--rootfs has no /sbin/init", "a NixOS rootfs from `nix build .#rootfs-<board>` has one; a bare directory needs sbin/init");

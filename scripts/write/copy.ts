@@ -33,8 +33,8 @@ let zero: Buffer | null = null;
 const isZero = (b: Buffer) => b.equals((zero ??= Buffer.alloc(CHUNK)).subarray(0, b.length));
 
 /** The data extents of a file (SEEK_DATA/SEEK_HOLE, as xfs_io's seek reports them). */
-export async function dataExtents(path: string): Promise<{ offset: number; length: number }[] | null> {
-  const r = await run("xfs_io", ["-r", "-c", "seek -a -r 0", path]);
+export async function dataExtents(path: string, signal?: AbortSignal): Promise<{ offset: number; length: number }[] | null> {
+  const r = await run("xfs_io", ["-r", "-c", "seek -a -r 0", path], { signal });
   if (r.exitCode !== 0) return null;
   const out: { offset: number; length: number }[] = [];
   let data: number | null = null;
@@ -58,13 +58,14 @@ export async function dataExtents(path: string): Promise<{ offset: number; lengt
  * kernel refuses a copy between these file systems), so the caller can fall
  * back to e2image.
  */
-export async function copyDataExtents(src: string, dest: string, destOffset: Bytes): Promise<boolean> {
-  const extents = await dataExtents(src).catch(() => null);
+export async function copyDataExtents(src: string, dest: string, destOffset: Bytes, signal?: AbortSignal): Promise<boolean> {
+  signal?.throwIfAborted();
+  const extents = await dataExtents(src, signal).catch(() => null);
   if (!extents) return false;
   const BATCH = 512; // commands per xfs_io process, well under the argument limit
   for (let i = 0; i < extents.length; i += BATCH) {
     const cmds = extents.slice(i, i + BATCH).flatMap((e) => ["-c", `copy_range -s ${e.offset} -d ${destOffset + e.offset} -l ${e.length} ${src}`]);
-    const r = await run("xfs_io", [...cmds, dest]);
+    const r = await run("xfs_io", [...cmds, dest], { signal });
     if (r.exitCode !== 0 || r.stderr.trim()) {
       if (/No space left/i.test(r.stderr)) throw new UserError(dest, "no space left on the device holding the output", "free some space or choose --out on another file system");
       return false;
@@ -79,9 +80,9 @@ export async function copyDataExtents(src: string, dest: string, destOffset: Byt
  * sparse). e2image shortens the destination to the end of the file system;
  * the caller extends it again.
  */
-export async function copyExtImage(src: string, dest: string, destOffset: Bytes, showProgress = false): Promise<void> {
+export async function copyExtImage(src: string, dest: string, destOffset: Bytes, showProgress = false, signal?: AbortSignal): Promise<void> {
   // -p: e2image's own progress line, on a terminal only
-  const r = await run("e2image", ["-ra", ...(showProgress ? ["-p"] : []), "-O", destOffset, src, dest], showProgress ? { stderr: "inherit" } : {});
+  const r = await run("e2image", ["-ra", ...(showProgress ? ["-p"] : []), "-O", destOffset, src, dest], { ...(showProgress ? { stderr: "inherit" as const } : {}), signal });
   if (r.exitCode !== 0) {
     if (/No space left/i.test(r.stderr)) throw new UserError(dest, "no space left on the device holding the output", "free some space or choose --out on another file system");
     throw new Error(`e2image ${src}: ${r.stderr.trim()}`);

@@ -21,21 +21,31 @@ import type { Bytes } from "../lib/units.js";
 import { copyDataExtents, copyExtImage } from "./copy.js";
 import { e2fsEnv } from "./extfs.js";
 
+/**
+ * Copies the user's image to offset 0 of a new file `img` (its data extents
+ * by the kernel, else e2image). Needs no plan: build starts it as soon as
+ * the rootfs input is read, so the copy runs while the shim is read.
+ */
+export async function copyRootfsImage(from: string, img: string, showProgress: boolean, signal?: AbortSignal): Promise<void> {
+  await (await open(img, "wx", 0o644)).close(); // never follow or reuse an existing file
+  if (!(await copyDataExtents(from, img, 0 as Bytes, signal))) await copyExtImage(from, img, 0 as Bytes, showProgress, signal);
+}
+
 export interface RootfsImageWrite {
   /** the user's image (read only) */
   from: string;
+  /** already copied to offset 0 of `img` (copyRootfsImage) */
   img: string;
   offset: Bytes;
   /** the partition's size: the file system is grown to it */
   bytes: Bytes;
   removeFeatures: string[];
   epoch: number;
-  showProgress: boolean;
   progress: (step: string) => void;
 }
 
+/** The copy at offset 0 of `img` made fit for its partition, then moved into place. */
 export async function writeRootfsImage(w: RootfsImageWrite): Promise<void> {
-  if (!(await copyDataExtents(w.from, w.img, 0 as Bytes))) await copyExtImage(w.from, w.img, 0 as Bytes, w.showProgress);
   if (w.removeFeatures.length) {
     w.progress(`rootfs: removing ${w.removeFeatures.join(", ")} (the shim's kernel cannot mount them)`);
     const r = await run("tune2fs", ["-O", w.removeFeatures.map((f) => `^${f}`).join(","), w.img], { env: e2fsEnv(w.epoch) });

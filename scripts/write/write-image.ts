@@ -13,7 +13,7 @@ import { stageBootloaderTree, type TreeFile } from "./bootloader-tree.js";
 import { MANIFEST_PLACEHOLDER } from "./bootloader-overlay.js";
 import { copyRange } from "./copy.js";
 import { debugfsWrite, fixupCommands, makeExtFs } from "./extfs.js";
-import { writeRootfsImage } from "./rootfs-image.js";
+import { copyRootfsImage, writeRootfsImage } from "./rootfs-image.js";
 import { writeGpt } from "./gpt.js";
 import { injectCommands, itemsFromTree, type InjectItem } from "./inject.js";
 
@@ -32,23 +32,26 @@ export interface WriteInputs {
   progress: (step: string) => void;
   /** let long-running tools draw their own progress on the terminal */
   showProgress: boolean;
+  /** an image rootfs already being copied to offset 0 of tmpImage (build starts it early), else null */
+  rootfsCopy: Promise<void> | null;
 }
 
 const offsetOf = (p: PlannedPartition): Bytes => toBytes(p.start);
 
 export async function writeImage(w: WriteInputs): Promise<void> {
   const { plan, tmpImage: img } = w;
-  const fh = await open(img, "wx", 0o644); // never follow or reuse an existing file
-  await fh.close();
-  await truncate(img, plan.totalBytes);
   const part = (role: PlannedPartition["role"]) => plan.partitions.find((p) => p.role === role);
+  const rootfs = part("rootfs")!;
+  if (rootfs.content.kind === "rootfs-image") await (w.rootfsCopy ?? copyRootfsImage(rootfs.content.from, img, w.showProgress));
+  else await (await open(img, "wx", 0o644)).close(); // never follow or reuse an existing file
+  await truncate(img, plan.totalBytes);
 
   // The rootfs first and alone: growing an image input shortens the file
   // and shifts it into place, so nothing else may be in the file yet.
-  await writeRootfs(w, part("rootfs")!);
+  await writeRootfs(w, rootfs);
   // Then the rest side by side (two cores; each writes its own byte range):
   // the tools run while Node stages the bootloader tree and copies KERN-A.
-  await Promise.all([injectIntoRootfs(w, part("rootfs")!), writeVendor(w, part("vendor")), writeKernel(w, part("kernel")!), writeState(w, part("state")!), writeBootloader(w, part("bootloader")!)]);
+  await Promise.all([injectIntoRootfs(w, rootfs), writeVendor(w, part("vendor")), writeKernel(w, part("kernel")!), writeState(w, part("state")!), writeBootloader(w, part("bootloader")!)]);
 
   w.progress("partition table");
   await writeGpt(img, plan);
@@ -68,7 +71,7 @@ async function writeRootfs(w: WriteInputs, rootfs: PlannedPartition): Promise<vo
   w.progress(`rootfs: writing ${rootfs.label}`);
   if (rootfs.content.kind === "rootfs-image") {
     const c = rootfs.content;
-    await writeRootfsImage({ from: c.from, img, offset: offsetOf(rootfs), bytes: rootfs.bytes, removeFeatures: c.removeFeatures, epoch, showProgress: w.showProgress, progress: w.progress });
+    await writeRootfsImage({ from: c.from, img, offset: offsetOf(rootfs), bytes: rootfs.bytes, removeFeatures: c.removeFeatures, epoch, progress: w.progress });
     await truncate(img, plan.totalBytes); // resize2fs set the file's length to the file system's
   } else if (rootfs.content.kind === "rootfs-dir") {
     await makeExtFs(img, offsetOf(rootfs), rootfs.bytes, rootfs.content.fs, rootfs.content.from, epoch);

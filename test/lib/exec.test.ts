@@ -30,6 +30,15 @@ describe("run", () => {
     expect(r).toMatchObject({ exitCode: null, signal: "SIGTERM" });
   });
 
+  it("kills the tool when its abort signal fires, and rejects", async () => {
+    const stop = new AbortController();
+    const started = Date.now();
+    const r = run("sleep", ["30"], { signal: stop.signal });
+    setTimeout(() => stop.abort(), 100);
+    await expect(r).rejects.toMatchObject({ name: "AbortError" });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it("names the package of a tool that is not on PATH", async () => {
     const saved = process.env.PATH;
     process.env.PATH = "/nonexistent";
