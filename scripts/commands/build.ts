@@ -35,14 +35,15 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const outDir = await checkOutput(o.out, o.force);
   const work = await makeWorkDir();
   const tmp = o.dryRun ? null : reserveTemp(o.out, outDir);
-  // An image rootfs is copied from the moment it is read: the copy, the bulk
-  // of a build, runs while the shim is read and the image planned.
-  let rootfsCopy: Promise<void> | null = null;
+  // An image rootfs is copied (and hashed, in the same pass) from the moment
+  // it is read: the bulk of a build runs while the shim is read and planned.
+  let rootfsCopy: Promise<string> | null = null;
   const stopCopy = new AbortController();
   const startCopy = (rootfs: RootfsInput) => {
-    if (!tmp || rootfs.kind !== "image") return;
-    rootfsCopy = checkDiskSpace(o.out, outDir, ((rootfs.blockCount - rootfs.freeBlocks) * rootfs.blockSize) as Bytes).then(() => copyRootfsImage(rootfs.path, tmp.path, showProgress, stopCopy.signal));
-    rootfsCopy.catch(() => {}); // awaited by writeImage
+    if (!tmp || rootfs.kind !== "image") return null;
+    const copy = checkDiskSpace(o.out, outDir, ((rootfs.blockCount - rootfs.freeBlocks) * rootfs.blockSize) as Bytes).then(() => copyRootfsImage(rootfs.path, tmp.path, stopCopy.signal));
+    copy.catch(() => {}); // awaited by writeImage
+    return (rootfsCopy = copy);
   };
   try {
     const inputs = await readBuildInputs(o, progress, startCopy);
@@ -91,7 +92,7 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   } finally {
     // a build that stops early stops the copy too, before its file is removed
     stopCopy.abort();
-    await (rootfsCopy as Promise<void> | null)?.catch(() => {});
+    await (rootfsCopy as Promise<string> | null)?.catch(() => {});
     await tmp?.discard();
     await work.dispose();
   }

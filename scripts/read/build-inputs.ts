@@ -34,16 +34,18 @@ function hashLater(path: string): Promise<string> {
 
 /**
  * `onRootfs` is called as soon as the rootfs is known usable (while the shim
- * is still being read): build starts copying an image rootfs then. Errors
- * are still reported in order: the shim's, the recovery's, the rootfs's.
+ * is still being read): build starts copying an image rootfs then, and
+ * gives the SHA-256 its copy takes; otherwise an image is hashed here.
+ * Errors are still reported in order: the shim's, the recovery's, the rootfs's.
  */
-export async function readBuildInputs(o: BuildOptions, progress: Progress, onRootfs: (rootfs: RootfsInput) => void = () => {}): Promise<BuildInputs> {
+export async function readBuildInputs(o: BuildOptions, progress: Progress, onRootfs: (rootfs: RootfsInput) => Promise<string> | null = () => null): Promise<BuildInputs> {
   const opened: { close(): Promise<void> }[] = [];
   const close = async () => {
     for (const h of opened) await h.close().catch(() => {});
   };
+  let copyHash: Promise<string> | null = null;
   const rootfsRead = readRootfsInput(o.rootfs).then((r) => {
-    if (r.hasInit) onRootfs(r);
+    if (r.hasInit) copyHash = onRootfs(r);
     return r;
   });
   rootfsRead.catch(() => {}); // awaited below, after the shim's and the recovery's errors
@@ -54,8 +56,7 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress, onRoo
     const hashes = { shim: hashLater(o.shim), recovery: o.recovery ? hashLater(o.recovery) : null, rootfsImage: null as Promise<string> | null };
     const recovery = o.recovery ? await readRecovery(o.recovery, opened) : null;
     const rootfs = await rootfsRead;
-    // the copy runs in another process, on the other core, while this hashes
-    if (rootfs.kind === "image") hashes.rootfsImage = hashLater(rootfs.path);
+    if (rootfs.kind === "image") hashes.rootfsImage = (copyHash as Promise<string> | null) ?? hashLater(rootfs.path);
     if (!rootfs.hasInit) throw new UserError(o.rootfs, "--rootfs has no /sbin/init", "a NixOS rootfs from `nix build .#rootfs-<board>` has one; a bare directory needs sbin/init");
     const wifi = o.wifi ? await readWifiCredentials(o.wifi) : [];
     await checkDirectoryOptions(o, shim);

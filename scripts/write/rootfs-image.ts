@@ -18,17 +18,18 @@ import { removeOnExit } from "../lib/cleanup.js";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import type { Bytes } from "../lib/units.js";
-import { copyDataExtents, copyExtImage } from "./copy.js";
+import { copyAndHash, copyDataExtents, copyExtImage } from "./copy.js";
 import { e2fsEnv } from "./extfs.js";
 
 /**
- * Copies the user's image to offset 0 of a new file `img` (its data extents
- * by the kernel, else e2image). Needs no plan: build starts it as soon as
- * the rootfs input is read, so the copy runs while the shim is read.
+ * Copies the user's image to offset 0 of a new file `img` and gives its
+ * SHA-256 (for the manifest), in one pass over its bytes. Needs no plan:
+ * build starts it as soon as the rootfs input is read, so the copy runs
+ * while the shim is read and the image planned.
  */
-export async function copyRootfsImage(from: string, img: string, showProgress: boolean, signal?: AbortSignal): Promise<void> {
+export async function copyRootfsImage(from: string, img: string, signal?: AbortSignal): Promise<string> {
   await (await open(img, "wx", 0o644)).close(); // never follow or reuse an existing file
-  if (!(await copyDataExtents(from, img, 0 as Bytes, signal))) await copyExtImage(from, img, 0 as Bytes, showProgress, signal);
+  return copyAndHash(from, img, 0 as Bytes, signal);
 }
 
 export interface RootfsImageWrite {

@@ -33,7 +33,7 @@ export interface WriteInputs {
   /** let long-running tools draw their own progress on the terminal */
   showProgress: boolean;
   /** an image rootfs already being copied to offset 0 of tmpImage (build starts it early), else null */
-  rootfsCopy: Promise<void> | null;
+  rootfsCopy: Promise<unknown> | null;
 }
 
 const offsetOf = (p: PlannedPartition): Bytes => toBytes(p.start);
@@ -42,7 +42,7 @@ export async function writeImage(w: WriteInputs): Promise<void> {
   const { plan, tmpImage: img } = w;
   const part = (role: PlannedPartition["role"]) => plan.partitions.find((p) => p.role === role);
   const rootfs = part("rootfs")!;
-  if (rootfs.content.kind === "rootfs-image") await (w.rootfsCopy ?? copyRootfsImage(rootfs.content.from, img, w.showProgress));
+  if (rootfs.content.kind === "rootfs-image") await (w.rootfsCopy ?? copyRootfsImage(rootfs.content.from, img));
   else await (await open(img, "wx", 0o644)).close(); // never follow or reuse an existing file
   await truncate(img, plan.totalBytes);
 
