@@ -228,6 +228,8 @@ describe("nix/rootfs/make-ext4.sh", () => {
     expect(tool("debugfs", ["-R", "stat /", img])).toMatch(/mtime: 0x6553f100:/);
     const data = tool("debugfs", ["-R", `stat ${join(t.store, "def-lib/lib/libdata.so")}`, img]);
     expect(data).toMatch(/Links: 2/);
+    const bytes = execFileSync("debugfs", ["-R", `cat ${join(t.store, "def-lib/lib/libdata.so")}`, img], { stdio: ["ignore", "pipe", "ignore"], maxBuffer: 1 << 20 });
+    expect(bytes.equals(readFileSync(join(t.store, "def-lib/lib/libdata.so")))).toBe(true);
     expect(tool("debugfs", ["-R", `ls -l ${join(t.store, "abc-hello/bin")}`, img])).toMatch(/same-data/);
   }));
 
