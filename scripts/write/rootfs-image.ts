@@ -37,7 +37,6 @@ export interface RootfsImageWrite {
   from: string;
   /** already copied to offset 0 of `img` (copyRootfsImage) */
   img: string;
-  offset: Bytes;
   /** the partition's size: the file system is grown to it */
   bytes: Bytes;
   removeFeatures: string[];
@@ -45,8 +44,8 @@ export interface RootfsImageWrite {
   progress: (step: string) => void;
 }
 
-/** The copy at offset 0 of `img` made fit for its partition, then moved into place. */
-export async function writeRootfsImage(w: RootfsImageWrite): Promise<void> {
+/** The copy at offset 0 of `img` made fit for its partition (shiftInto then moves it into place). */
+export async function growRootfsImage(w: RootfsImageWrite): Promise<void> {
   if (w.removeFeatures.length) {
     w.progress(`rootfs: removing ${w.removeFeatures.join(", ")} (the shim's kernel cannot mount them)`);
     const r = await run("tune2fs", ["-O", w.removeFeatures.map((f) => `^${f}`).join(","), w.img], { env: e2fsEnv(w.epoch) });
@@ -55,7 +54,6 @@ export async function writeRootfsImage(w: RootfsImageWrite): Promise<void> {
   w.progress("rootfs: growing the file system to its partition");
   const r = await run("resize2fs", ["-f", w.img, `${Math.floor(w.bytes / 1024)}K`], { env: e2fsEnv(w.epoch) });
   if (r.exitCode !== 0) throw (await damagedInput(w.from)) ?? new UserError(w.from, `--rootfs: resize2fs cannot grow this file system: ${lastLine(r.stderr)}`, "check the image with e2fsck -f, or make it again");
-  await shiftInto(w.img, w.offset);
 }
 
 /**
@@ -72,7 +70,7 @@ export async function damagedInput(from: string): Promise<UserError | null> {
 }
 
 /** Moves the file system from offset 0 to `offset`: an inserted range where possible, else a copy. */
-async function shiftInto(img: string, offset: Bytes): Promise<void> {
+export async function shiftInto(img: string, offset: Bytes): Promise<void> {
   const r = await run("xfs_io", ["-c", `finsert 0 ${offset}`, img]);
   if (r.exitCode === 0 && !r.stderr.trim()) return;
   const moved = `${img}.moving`;
