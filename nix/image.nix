@@ -57,8 +57,7 @@ runCommand "shimboot-${board}-${shortRev}" {
     license = lib.licenses.unfree;
   };
 } ''
-  # The CLI evaluates nix/board-info.nix: no store needed for that.
-  export HOME=$TMPDIR NIX_REMOTE=dummy://
+  export HOME=$TMPDIR
   mkdir -p $out
   shimboot build \
     --shim ${shimFile} \

@@ -3,7 +3,7 @@
 # beside it.
 { lib, buildNpmPackage, importNpmLock, nodejs, makeWrapper
 , vboot-utils ? null, vboot_reference ? null # renamed vboot_reference -> vboot-utils in nixpkgs
-, e2fsprogs, xfsprogs, fakeroot, kmod, xz, zstd, lz4, bzip2, cpio, nix, util-linux, coreutils
+, e2fsprogs, xfsprogs, fakeroot, kmod, xz, zstd, lz4, bzip2, cpio, util-linux, coreutils
 , src }:
 let
   # pkgs/by-name/vb/vboot-utils (pname "vboot-utils"); older pins only have vboot_reference.
@@ -12,7 +12,10 @@ let
   # The lock file carries no "resolved" URLs; importNpmLock needs them
   # (pkgs/build-support/node/import-npm-lock). Hashes still come from the lock.
   packageLock = (import ./lib/npm-lock.nix).withResolved (lib.importJSON (src + "/package-lock.json"));
-  runtimeTools = [ vboot e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 bzip2 cpio nix util-linux coreutils ];
+  runtimeTools = [ vboot e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 bzip2 cpio util-linux coreutils ];
+  # The board table and kernel policy rules the CLI reads, written from the
+  # Nix files themselves, so the package can never disagree with them.
+  boardInfo = builtins.toFile "board-info.json" (builtins.toJSON (import ./board-info.nix { }));
 in
 buildNpmPackage {
   pname = "shimboot";
@@ -24,13 +27,11 @@ buildNpmPackage {
   nativeBuildInputs = [ makeWrapper ];
 
   # npm run build (tsc) -> dist/; npmInstallHook installs package.json
-  # "files" (dist/, scripts/bootloader/, nix/boards.nix) and links bin
+  # "files" (dist/, scripts/bootloader/, nix/board-info.json) and links bin
   # shimboot -> dist/scripts/cli.js.
   postInstall = ''
     pkgdir=$out/lib/node_modules/${package.name}
-    # The CLI evaluates nix/board-info.nix, which imports these.
-    install -Dm444 -t $pkgdir/nix ${src}/nix/board-info.nix ${src}/nix/boards.nix
-    install -Dm444 -t $pkgdir/nix/lib ${src}/nix/lib/kernel-policy.nix
+    install -Dm444 ${boardInfo} $pkgdir/nix/board-info.json
     test -d $pkgdir/scripts/bootloader
     test -f $pkgdir/dist/scripts/cli.js
     wrapProgram $out/bin/shimboot \

@@ -1,12 +1,15 @@
-// The board table and kernel policy, read from nix/ through the Nix CLI so
-// that Nix and TypeScript can never disagree (nix/board-info.nix).
-import { existsSync } from "node:fs";
+// The board table and kernel policy, as Nix defines them (nix/boards.nix,
+// nix/lib/kernel-policy.nix), read from nix/board-info.json: the Nix package
+// writes that file from those Nix files at build time, a source checkout
+// carries a copy that the tests keep equal to them. Nothing is evaluated at
+// run time; the policy for a kernel the table does not list comes from the
+// same rules, compared as builtins.compareVersions compares.
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { UserError } from "./lib/errors.js";
-import { run } from "./lib/exec.js";
-import { makeWorkDir } from "./lib/workdir.js";
+import { compareVersions } from "./lib/nix-version.js";
 
 const Policy = z.object({
   kernel: z.string(),
@@ -30,38 +33,68 @@ const Board = z.object({
 });
 export type BoardInfo = z.infer<typeof Board>;
 
-const BoardInfoJson = z.object({ boards: z.record(z.string(), Board), policy: Policy.nullable() });
+const PolicyRules = z.object({
+  systemdCeilings: z.array(z.object({ below: z.string(), ceiling: z.number().int() })),
+  systemdCeilingOtherwise: z.number().int(),
+  ext2Features: z.array(z.string()),
+  ext4Features: z.array(z.string()),
+  ext4FeaturesFrom: z.array(z.object({ feature: z.string(), kernel: z.string() })),
+  ext4FeatureSince: z.record(z.string(), z.string()),
+});
+export type PolicyRules = z.infer<typeof PolicyRules>;
+
+const BoardInfoJson = z.object({ boards: z.record(z.string(), Board), policyRules: PolicyRules });
+export type BoardTable = z.infer<typeof BoardInfoJson>;
+
+const FILE = "board-info.json";
 
 /** nix/ beside the package: dist/scripts/.. /.. or scripts/.. */
 export function nixDir(): string {
   if (process.env.SHIMBOOT_NIX_DIR) return process.env.SHIMBOOT_NIX_DIR;
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
-    if (existsSync(join(dir, "nix", "board-info.nix"))) return join(dir, "nix");
+    if (existsSync(join(dir, "nix", FILE))) return join(dir, "nix");
     dir = dirname(dir);
   }
-  throw new UserError("nix/board-info.nix", "not found beside the shimboot program", "set SHIMBOOT_NIX_DIR to the repository's nix/ folder");
+  throw new UserError(`nix/${FILE}`, "not found beside the shimboot program", "set SHIMBOOT_NIX_DIR to the repository's nix/ folder");
 }
 
-const cache = new Map<string, z.infer<typeof BoardInfoJson>>();
+let table: BoardTable | undefined;
+
+/** The board table and policy rules (read once). */
+export function loadBoardTable(): BoardTable {
+  if (table) return table;
+  const path = join(nixDir(), FILE);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (e) {
+    throw new UserError(path, `cannot be read: ${(e as Error).message}`, "reinstall shimboot, or run `npm run board-info` in a source checkout");
+  }
+  const parsed = BoardInfoJson.safeParse(raw);
+  if (!parsed.success) throw new UserError(path, `is not the board table this shimboot expects: ${parsed.error.issues[0]?.message}`, "run `npm run board-info` to write it from nix/board-info.nix");
+  table = parsed.data;
+  return table;
+}
+
+/** kernel-policy.nix's forKernel, from its rules. */
+export function policyFor(rules: PolicyRules, kernel: string): KernelPolicy {
+  const atLeast = (v: string) => compareVersions(kernel, v) >= 0;
+  return {
+    kernel,
+    systemdCeiling: rules.systemdCeilings.find((r) => !atLeast(r.below))?.ceiling ?? rules.systemdCeilingOtherwise,
+    ext4Features: [...rules.ext4Features, ...rules.ext4FeaturesFrom.filter((r) => atLeast(r.kernel)).map((r) => r.feature)],
+    ext2Features: rules.ext2Features,
+    // builtins.attrNames order: sorted by bytes
+    ext4Mountable: Object.keys(rules.ext4FeatureSince).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))).filter((f) => atLeast(rules.ext4FeatureSince[f]!)),
+    ext4FeatureSince: rules.ext4FeatureSince,
+  };
+}
 
 /** The board table plus the policy for `kernel` (any release string). */
-export async function loadBoardInfo(kernel?: string): Promise<z.infer<typeof BoardInfoJson>> {
-  const key = kernel ?? "";
-  const hit = cache.get(key);
-  if (hit) return hit;
-  const args = ["--eval", "--strict", "--json", "--option", "build-users-group", "", join(nixDir(), "board-info.nix")];
-  // nix-instantiate only calls the file's function when given an argument
-  if (kernel) args.push("--argstr", "kernel", kernel);
-  else args.push("--arg", "kernel", "null");
-  // Pure evaluation needs no store or daemon (dummy://), and a private HOME
-  // keeps Nix from touching the user's profile (or failing on an unwritable one).
-  const home = await makeWorkDir("shimboot-nix-");
-  const r = await run("nix-instantiate", args, { env: { NIX_REMOTE: "dummy://", HOME: home.path, XDG_CACHE_HOME: home.path } }).finally(() => home.dispose());
-  if (r.exitCode !== 0) throw new Error(`nix-instantiate board-info.nix failed: ${r.stderr.trim()}`);
-  const parsed = BoardInfoJson.parse(JSON.parse(r.stdout));
-  cache.set(key, parsed);
-  return parsed;
+export async function loadBoardInfo(kernel?: string): Promise<{ boards: Record<string, BoardInfo>; policy: KernelPolicy | null }> {
+  const t = loadBoardTable();
+  return { boards: t.boards, policy: kernel ? policyFor(t.policyRules, kernel) : null };
 }
 
 /** ChromeOS names signed builds "<board>-signed-<keyset>": the board is the part before. */

@@ -20,3 +20,9 @@ if ((${#missing[@]})); then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+# nix/rootfs/make-ext4.sh needs mke2fs >= 1.47.1 (tarball input); Debian 12
+# has 1.47.0. Its tests use bookworm-backports' copy, unpacked privately
+# (the system's e2fsprogs stays as it is).
+if ! printf '1.47.1\n%s\n' "$(mke2fs -V 2>&1 | sed -n '1s/^mke2fs \([0-9.]*\).*/\1/p')" | sort -V -C; then
+  "$(dirname "$0")/../test/tools/e2fsprogs-backports.sh" >/dev/null
+fi

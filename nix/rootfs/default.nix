@@ -1,9 +1,11 @@
 # The NixOS root filesystem as an ext4 image file, built without root and
 # bit-reproducibly (DESIGN.md §4, §5). Modelled on nixpkgs'
-# nixos/lib/make-ext4-fs.nix (closureInfo, a staging tree, mkfs -d,
-# /nix-path-registration for nix-store --load-db on first boot), but with a
-# fixed UUID and hash seed, pinned timestamps and explicit ext4 features.
-{ lib, stdenvNoCC, closureInfo, e2fsprogs, fakeroot, coreutils, findutils, gawk }:
+# nixos/lib/make-ext4-fs.nix (closureInfo, mkfs -d, /nix-path-registration
+# for nix-store --load-db on first boot), but with a fixed UUID and hash
+# seed, pinned timestamps, explicit ext4 features, and one pass over the
+# closure: no staging copy of the store and no shrinking afterwards
+# (make-ext4.sh streams it into mke2fs -d as a tarball, sized beforehand).
+{ lib, stdenvNoCC, closureInfo, e2fsprogs, gnutar, coreutils, findutils, gawk, gnused }:
 { toplevel, label, ext4Features, name ? "nixos-rootfs" }:
 let
   repro = import ../lib/reproducible.nix;
@@ -17,18 +19,19 @@ let
 in
 stdenvNoCC.mkDerivation {
   name = "${name}.ext4";
-  nativeBuildInputs = [ e2fsprogs fakeroot coreutils findutils gawk ];
+  # e2fsprogs >= 1.47.1 reads a tarball with mke2fs -d (nixpkgs builds it
+  # --with-libarchive=direct).
+  nativeBuildInputs = [ e2fsprogs gnutar coreutils findutils gawk gnused ];
   SOURCE_DATE_EPOCH = 1;
   passthru = { inherit toplevel label uuid hashSeed closure; ext4Features = ext4Features; };
   buildCommand = ''
-    root=$PWD/root
+    # The image's own entries; the closure's store paths go in beside them
+    # straight from /nix/store.
+    root=$PWD/skeleton
     mkdir -p $root/nix/store $root/nix/var/nix/profiles $root/nix/var/nix/gcroots $root/sbin $root/etc
     # Mount points the bootloader moves /proc /sys /dev onto, /run for stage
     # 2, and the old root kept by pivot_root.
     mkdir -p $root/proc $root/sys $root/dev $root/run $root/tmp $root/bootloader
-
-    # The system closure, as the store it will be on the device.
-    xargs -a ${closure}/store-paths cp -a --reflink=auto -t $root/nix/store
 
     # Generation 1 of the system profile, as nixos-install leaves it.
     ln -s ${toplevel} $root/nix/var/nix/profiles/system-1-link
@@ -44,6 +47,6 @@ stdenvNoCC.mkDerivation {
     # Loaded by nix-store --load-db on first boot (nix/modules/first-boot.nix).
     cp ${closure}/registration $root/nix-path-registration
 
-    bash ${./make-ext4.sh} $root $out ${lib.escapeShellArg label} ${uuid} ${hashSeed} ${features}
+    bash ${./make-ext4.sh} $out ${lib.escapeShellArg label} ${uuid} ${hashSeed} ${features} $root ${closure}/store-paths
   '';
 }

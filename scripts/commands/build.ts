@@ -11,9 +11,13 @@ import { makeManifest, type Manifest } from "../plan/manifest.js";
 import type { Plan } from "../plan/plan.js";
 import { resolveTarget } from "../plan/target.js";
 import { readBuildInputs, readDrivers } from "../read/build-inputs.js";
+import { partitionSignature } from "../read/vboot-signature.js";
 import { keyfileName, nmKeyfile } from "../read/wifi.js";
 import { bootloaderOverlay, MANIFEST_PATH } from "../write/bootloader-overlay.js";
-import { checkDiskSpace, checkOutput, writeVerifiedThenRename } from "../write/output.js";
+import { checkDiskSpace, checkOutput, reserveTemp, writeVerifiedThenRename } from "../write/output.js";
+import { copyRootfsImage } from "../write/rootfs-image.js";
+import type { RootfsInput } from "../read/rootfs-input.js";
+import type { Bytes } from "../lib/units.js";
 import { writeImage } from "../write/write-image.js";
 import { verifyBuiltImage } from "../verify/built-image.js";
 import type { BuildOptions } from "./build-options.js";
@@ -30,8 +34,22 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const progress = makeProgress(showProgress);
   const outDir = await checkOutput(o.out, o.force);
   const work = await makeWorkDir();
+  const tmp = o.dryRun ? null : reserveTemp(o.out, outDir);
+  // An image rootfs is copied (and hashed, in the same pass) from the moment
+  // it is read: the bulk of a build runs while the shim is read and planned.
+  let rootfsCopy: Promise<string> | null = null;
+  const stopCopy = new AbortController();
+  const startCopy = (rootfs: RootfsInput) => {
+    if (!tmp || rootfs.kind !== "image") return null;
+    const copy = checkDiskSpace(o.out, outDir, ((rootfs.blockCount - rootfs.freeBlocks) * rootfs.blockSize) as Bytes).then(() => copyRootfsImage(rootfs.path, tmp.path, stopCopy.signal));
+    copy.catch(() => {}); // awaited by writeImage
+    return (rootfsCopy = copy);
+  };
   try {
-    const inputs = await readBuildInputs(o, progress);
+    const inputs = await readBuildInputs(o, progress, startCopy);
+    // futility on the shim's KERN-A runs beside everything else; verify reuses its verdict for p2
+    const shimSignature = partitionSignature(o.shim, inputs.shim.kernelPartition);
+    shimSignature.catch(() => {}); // awaited in verify
     try {
       const target = await resolveTarget(inputs.shim, o.shim, o.board);
       if (!target.board.known && !o.json) process.stderr.write(`shimboot: warning: board ${target.board.name} is not in the board table; using defaults for kernel ${target.version}\n`);
@@ -58,18 +76,25 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
           wifiFiles: inputs.wifi.map((n) => ({ name: keyfileName(n.ssid), content: nmKeyfile(n, seed) })),
           progress,
           showProgress,
+          rootfsCopy,
         });
       const verify = (tmp: string) => {
         progress("verifying");
-        return verifyBuiltImage(tmp, o.shim, inputs.shim.kernelPartition);
+        const knownKernel = { sha256: inputs.shim.kernelSha256!, info: inputs.shim.kernel, signature: shimSignature };
+        return verifyBuiltImage(tmp, { shim: o.shim, shimKernelPartition: inputs.shim.kernelPartition, knownKernel, rootfsImage: inputs.rootfs.kind === "image" ? inputs.rootfs.path : null });
       };
-      await writeVerifiedThenRename(o.out, outDir, write, verify);
+      // Wi-Fi passwords inside: owner only
+      await writeVerifiedThenRename(o.out, tmp!, plan.inject.wifiNetworks.length ? 0o600 : 0o644, write, verify);
       progress(`done: ${o.out} (${formatBytes(plan.totalBytes)})`);
       return { plan, manifest: await manifest(), out: resolve(o.out) };
     } finally {
       await inputs.close();
     }
   } finally {
+    // a build that stops early stops the copy too, before its file is removed
+    stopCopy.abort();
+    await (rootfsCopy as Promise<string> | null)?.catch(() => {});
+    await tmp?.discard();
     await work.dispose();
   }
 }

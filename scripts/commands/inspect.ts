@@ -3,7 +3,7 @@ import { boardFromRelease, kernelVersionOf, loadBoardInfo } from "../boards.js";
 import { ROOTFS_PREFIX, TYPE_GUID } from "../contract.js";
 import { extFsAt, readExtFile } from "../read/extfs.js";
 import { decodeAttributes } from "../read/gpt.js";
-import { KIND_DESCRIPTION, initramfsNotables, readChromeOsImage, type ChromeOsImage } from "../read/chromeos-image.js";
+import { KIND_DESCRIPTION, initramfsNotables, readChromeOsImage, rootfsInventory, type ChromeOsImage } from "../read/chromeos-image.js";
 import { sha256File } from "../read/hash.js";
 import { formatBytes } from "../lib/units.js";
 
@@ -26,6 +26,7 @@ async function report(image: ChromeOsImage, opts: { hash: boolean }) {
   const info = await loadBoardInfo(release ? kernelVersionOf(release) : undefined);
   const sha256 = opts.hash ? await sha256File(image.path) : null;
   const shimboot = image.kind === "shimboot" ? await shimbootFacts(image) : null;
+  const inventory = image.rootfs ? await rootfsInventory(image.rootfs) : null;
   const knownShim = sha256 ? (Object.entries(info.boards).find(([, b]) => b.shim.sha256 === sha256.sri)?.[0] ?? null) : null;
   return {
     path: image.path,
@@ -71,8 +72,8 @@ async function report(image: ChromeOsImage, opts: { hash: boolean }) {
       partition: image.rootfs.partition,
       lsbRelease: image.rootfs.lsbRelease,
       moduleReleases: image.rootfs.moduleReleases,
-      firmwareFiles: image.rootfs.firmwareFiles,
-      modprobeD: image.rootfs.hasModprobeD,
+      firmwareFiles: inventory!.firmwareFiles,
+      modprobeD: inventory!.hasModprobeD,
     },
     board: board && {
       name: board,

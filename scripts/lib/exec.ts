@@ -1,11 +1,12 @@
-// Running the field's tools (cgpt, futility, e2fsprogs, compressors). A
-// missing tool is a user error that names the package to install.
-import { $, type ProcessOutput } from "zx/core";
+// Running the field's tools (cgpt, futility, e2fsprogs, compressors): spawned
+// directly, never through a shell (no quoting, no shell start-up per call:
+// a build runs a few dozen tools). A missing tool is a user error that names
+// the package to install.
+import { spawn } from "node:child_process";
+import { accessSync, constants, statSync } from "node:fs";
+import { delimiter, isAbsolute, join } from "node:path";
 import { UserError } from "./errors.js";
 import { trackChild } from "./cleanup.js";
-
-$.quiet = true;
-$.verbose = false;
 
 const packages: Record<string, string> = {
   cgpt: "cgpt (Debian) / vboot_reference (Nix)",
@@ -15,6 +16,7 @@ const packages: Record<string, string> = {
   e2fsck: "e2fsprogs",
   resize2fs: "e2fsprogs",
   e2image: "e2fsprogs",
+  tune2fs: "e2fsprogs",
   xfs_io: "xfsprogs",
   xz: "xz-utils",
   zstd: "zstd",
@@ -22,10 +24,18 @@ const packages: Record<string, string> = {
   bzip2: "bzip2",
   fakeroot: "fakeroot",
   depmod: "kmod",
-  "nix-instantiate": "nix-bin (Debian) / nix",
 };
 
-const checked = new Map<string, boolean>();
+/** What a finished tool run gives back. */
+export interface ToolOutput {
+  /** null when the tool was killed by a signal */
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const located = new Map<string, string | null>();
 let verbose = false;
 
 /** --verbose: every tool run is echoed to stderr (arguments never hold secrets). */
@@ -33,47 +43,90 @@ export function setVerbose(on: boolean): void {
   verbose = on;
 }
 
-/** Fails with an install hint unless `tool` is on PATH. */
-export async function requireTool(tool: string): Promise<void> {
-  if (!checked.has(tool)) {
-    const r = await $`command -v ${tool}`.nothrow();
-    checked.set(tool, r.exitCode === 0);
-  }
-  if (!checked.get(tool)) {
-    throw new UserError(tool, "required tool not found on PATH", `install ${packages[tool] ?? tool} (scripts/install-deps-debian.sh installs everything), or use the Nix package`);
+function executable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 
-/** Runs a tool with arguments, never through a shell; the caller reads the exit code. */
-export async function run(tool: string, args: (string | number)[], opts: { input?: string | Buffer; env?: Record<string, string>; cwd?: string; stderr?: "pipe" | "inherit"; maxStdout?: number } = {}): Promise<ProcessOutput> {
-  await requireTool(tool);
-  if (verbose) process.stderr.write(`+ ${[tool, ...args].map((a) => (/^[\w@%+=:,./-]+$/.test(String(a)) ? a : JSON.stringify(String(a)))).join(" ")}\n`);
-  const p = $({
-    input: opts.input,
-    // tools' output is parsed, and none of it may depend on the user's locale or zone
-    env: { ...process.env, LC_ALL: "C", TZ: "UTC", ...opts.env },
-    cwd: opts.cwd,
-    nothrow: true,
-    ...(opts.stderr === "inherit" ? { stdio: ["pipe", "pipe", "inherit"] as ["pipe", "pipe", "inherit"] } : {}),
-  })`${tool} ${args.map(String)}`;
-  trackChild(p.child!);
-  if (opts.maxStdout !== undefined) {
-    // damaged input can make a tool print without end (a file claiming terabytes): stop it, the caller sees the length
-    const max = opts.maxStdout;
-    let seen = 0;
-    p.child!.stdout?.on("data", (c: Buffer) => {
-      seen += c.length;
-      if (seen > max) p.child!.kill("SIGKILL");
-    });
+/** The tool's path on PATH (looked up once per PATH value), or null. */
+function locate(tool: string): string | null {
+  if (tool.includes("/")) return executable(tool) ? tool : null;
+  const PATH = process.env.PATH ?? "";
+  const key = `${PATH}\0${tool}`;
+  const hit = located.get(key);
+  if (hit !== undefined) return hit;
+  const found = PATH.split(delimiter).filter((d) => d && isAbsolute(d)).map((d) => join(d, tool)).find(executable) ?? null;
+  located.set(key, found);
+  return found;
+}
+
+/** The tool's path; fails with an install hint unless `tool` is on PATH. */
+export function requireTool(tool: string): string {
+  const path = locate(tool);
+  if (!path) {
+    throw new UserError(tool, "required tool not found on PATH", `install ${packages[tool] ?? tool} (scripts/install-deps-debian.sh installs everything), or use the Nix package`);
   }
-  return p;
+  return path;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  env?: Record<string, string>;
+  cwd?: string;
+  /** "inherit": the tool draws on our terminal (progress bars) */
+  stderr?: "pipe" | "inherit";
+  /** kills the tool (SIGTERM) when aborted; the run then rejects */
+  signal?: AbortSignal;
+  /** damaged input can make a tool print without end (a file claiming terabytes): past this many bytes it is killed, the caller sees the length */
+  maxStdout?: number;
+}
+
+/** Runs a tool with arguments; the caller reads the exit code. */
+export function run(tool: string, args: (string | number)[], opts: RunOptions = {}): Promise<ToolOutput> {
+  let path: string;
+  try {
+    path = requireTool(tool);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  const argv = args.map(String);
+  if (verbose) process.stderr.write(`+ ${[tool, ...argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ")}\n`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(path, argv, {
+      // tools' output is parsed, and none of it may depend on the user's locale or zone
+      env: { ...process.env, LC_ALL: "C", TZ: "UTC", ...opts.env },
+      cwd: opts.cwd,
+      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", opts.stderr === "inherit" ? "inherit" : "pipe"],
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    trackChild(child);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let seen = 0;
+    child.stdout!.on("data", (d: Buffer) => {
+      seen += d.length;
+      out.push(d); // past the limit by at most one chunk, so the caller sees that it was passed
+      if (opts.maxStdout !== undefined && seen > opts.maxStdout) child.kill("SIGKILL");
+    });
+    child.stderr?.on("data", (d: Buffer) => err.push(d));
+    child.once("error", reject);
+    child.once("close", (code, signal) => resolve({ exitCode: code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
+    if (opts.input !== undefined) {
+      child.stdin!.on("error", () => {}); // a tool that exits without reading all of it: its exit status tells
+      child.stdin!.end(opts.input);
+    }
+  });
 }
 
 /** Like run, but a non-zero exit becomes an Error carrying stderr. */
-export async function runOk(tool: string, args: (string | number)[], opts: Parameters<typeof run>[2] = {}): Promise<ProcessOutput> {
+export async function runOk(tool: string, args: (string | number)[], opts: RunOptions = {}): Promise<ToolOutput> {
   const r = await run(tool, args, opts);
   if (r.exitCode !== 0) {
-    throw new Error(`${tool} ${args.join(" ")} failed (exit ${r.exitCode}): ${r.stderr.trim() || r.stdout.trim()}`);
+    throw new Error(`${tool} ${args.join(" ")} failed (${r.exitCode === null ? `killed by ${r.signal}` : `exit ${r.exitCode}`}): ${r.stderr.trim() || r.stdout.trim()}`);
   }
   return r;
 }

@@ -32,20 +32,31 @@ function hashLater(path: string): Promise<string> {
   return p;
 }
 
-export async function readBuildInputs(o: BuildOptions, progress: Progress): Promise<BuildInputs> {
+/**
+ * `onRootfs` is called as soon as the rootfs is known usable (while the shim
+ * is still being read): build starts copying an image rootfs then, and
+ * gives the SHA-256 its copy takes; otherwise an image is hashed here.
+ * Errors are still reported in order: the shim's, the recovery's, the rootfs's.
+ */
+export async function readBuildInputs(o: BuildOptions, progress: Progress, onRootfs: (rootfs: RootfsInput) => Promise<string> | null = () => null): Promise<BuildInputs> {
   const opened: { close(): Promise<void> }[] = [];
   const close = async () => {
     for (const h of opened) await h.close().catch(() => {});
   };
+  let copyHash: Promise<string> | null = null;
+  const rootfsRead = readRootfsInput(o.rootfs).then((r) => {
+    if (r.hasInit) copyHash = onRootfs(r);
+    return r;
+  });
+  rootfsRead.catch(() => {}); // awaited below, after the shim's and the recovery's errors
   try {
     progress("reading the shim");
     const shim = await readShim(o.shim);
     opened.push(shim);
     const hashes = { shim: hashLater(o.shim), recovery: o.recovery ? hashLater(o.recovery) : null, rootfsImage: null as Promise<string> | null };
     const recovery = o.recovery ? await readRecovery(o.recovery, opened) : null;
-    const rootfs = await readRootfsInput(o.rootfs);
-    // the copy runs in another process, on the other core, while this hashes
-    if (rootfs.kind === "image") hashes.rootfsImage = hashLater(rootfs.path);
+    const rootfs = await rootfsRead;
+    if (rootfs.kind === "image") hashes.rootfsImage = (copyHash as Promise<string> | null) ?? hashLater(rootfs.path);
     if (!rootfs.hasInit) throw new UserError(o.rootfs, "--rootfs has no /sbin/init", "a NixOS rootfs from `nix build .#rootfs-<board>` has one; a bare directory needs sbin/init");
     const wifi = o.wifi ? await readWifiCredentials(o.wifi) : [];
     await checkDirectoryOptions(o, shim);
@@ -56,8 +67,9 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress): Prom
   }
 }
 
+/** Only its ROOT-A is used (firmware, modprobe.d): its kernel is not decompressed. */
 async function readRecovery(path: string, opened: { close(): Promise<void> }[]): Promise<ChromeOsImage> {
-  const recovery = await readChromeOsImage(path);
+  const recovery = await readChromeOsImage(path, { kernel: false });
   opened.push(recovery);
   if (!recovery.rootfs) throw new UserError(path, `is ${recovery.kind === "shimboot" ? "a shimboot image" : "not a ChromeOS image with a readable ROOT-A"}`, "pass the unzipped official recovery image for this board");
   return recovery;

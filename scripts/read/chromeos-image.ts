@@ -5,7 +5,8 @@ import { MAX_KERNEL_PARTITION_BYTES, ROOTFS_PREFIX, TYPE_GUID } from "../contrac
 import { UserError } from "../lib/errors.js";
 import { toBytes } from "../lib/units.js";
 import type { CpioEntry } from "./cpio.js";
-import { extFsAt, listDirs, readExtFile, walkTree, type ExtFs } from "./extfs.js";
+import { createHash } from "node:crypto";
+import { debugfsBatch, extFsAt, listDirs, parseLs, walkTree, type ExtFs } from "./extfs.js";
 import { readPartitionTable, type Partition, type PartitionTable } from "./gpt.js";
 import { ImageFile } from "./image-file.js";
 import { readKernel, type KernelInfo } from "./kernel.js";
@@ -27,6 +28,10 @@ export interface RootfsInfo {
   lsbRelease: Record<string, string>;
   /** directories under lib/modules (kernel releases) */
   moduleReleases: string[];
+}
+
+/** What inspect adds about a ROOT-A (build harvests these itself). */
+export interface RootfsInventory {
   firmwareFiles: number;
   hasModprobeD: { lib: boolean; etc: boolean };
 }
@@ -38,6 +43,8 @@ export interface ChromeOsImage {
   table: PartitionTable;
   kernelPartition: Partition | null;
   kernel: KernelInfo | null;
+  /** SHA-256 of the kernel partition's bytes that `kernel` was read from */
+  kernelSha256: string | null;
   rootPartition: Partition | null;
   rootfs: RootfsInfo | null;
   /** the file's bytes for partition `p` (whole partition, positioned read) */
@@ -66,27 +73,37 @@ export function initramfsNotables(entries: CpioEntry[]) {
   };
 }
 
+/** Board and module releases of a ROOT-A, in one debugfs run; null when it holds no ext file system. */
 export async function readRootfs(img: ImageFile, p: Partition): Promise<RootfsInfo | null> {
   const fs = extFsAt(img.path, p.start, `${img.path} partition ${p.index} (${p.label})`);
-  const lsb = await readExtFile(fs, "/etc/lsb-release").catch((e) => {
-    if (e instanceof UserError) return undefined; // not an ext file system
-    throw e;
-  });
-  if (lsb === undefined) return null;
-  const dirs = await listDirs(fs, ["/lib/modules", "/lib/modprobe.d", "/etc/modprobe.d"]);
-  const modules = dirs.get("/lib/modules") ?? [];
-  const firmware = (await walkTree(fs, "/lib/firmware")) ?? [];
+  const out = await debugfsBatch(fs, ['ls -p "/lib/modules"', 'cat "/etc/lsb-release"']);
+  if (!out) return null;
+  const [modules, lsb] = out as [string, string];
   return {
     partition: p.index,
     fs,
-    lsbRelease: lsb ? parseLsbRelease(lsb) : {},
-    moduleReleases: modules.filter((e) => e.kind === "dir").map((e) => e.name).sort(),
-    firmwareFiles: firmware.filter((e) => e.entry.kind !== "dir").length,
-    hasModprobeD: { lib: dirs.has("/lib/modprobe.d"), etc: dirs.has("/etc/modprobe.d") },
+    lsbRelease: parseLsbRelease(lsb),
+    moduleReleases: parseLs(modules).filter((e) => e.kind === "dir").map((e) => e.name).sort(),
   };
 }
 
-export async function readChromeOsImage(path: string): Promise<ChromeOsImage> {
+/** Firmware files and modprobe.d directories of a ROOT-A (for inspect). */
+export async function rootfsInventory(rootfs: RootfsInfo): Promise<RootfsInventory> {
+  const dirs = await listDirs(rootfs.fs, ["/lib/modprobe.d", "/etc/modprobe.d"]);
+  const firmware = (await walkTree(rootfs.fs, "/lib/firmware")) ?? [];
+  return { firmwareFiles: firmware.filter((e) => e.entry.kind !== "dir").length, hasModprobeD: { lib: dirs.has("/lib/modprobe.d"), etc: dirs.has("/etc/modprobe.d") } };
+}
+
+export interface ReadOptions {
+  /**
+   * false: skip the kernel (no decompression); the image is then taken for
+   * a recovery image unless it is a shimboot image (build reads only the
+   * recovery's ROOT-A).
+   */
+  kernel?: boolean;
+}
+
+export async function readChromeOsImage(path: string, opts: ReadOptions = {}): Promise<ChromeOsImage> {
   const img = await ImageFile.open(path);
   try {
     const table = await readPartitionTable(img);
@@ -95,22 +112,31 @@ export async function readChromeOsImage(path: string): Promise<ChromeOsImage> {
     const kernelPartition = pick(table, "KERN-A", TYPE_GUID.chromeosKernel);
     const base = { path, size: img.size, table, readPartition, close: () => img.close() };
     if (!kernelPartition) {
-      return { ...base, kind: isShimboot ? "shimboot" : "not-chromeos", kernelPartition: null, kernel: null, rootPartition: null, rootfs: null };
+      return { ...base, kind: isShimboot ? "shimboot" : "not-chromeos", kernelPartition: null, kernel: null, kernelSha256: null, rootPartition: null, rootfs: null };
+    }
+    const rootPartition = isShimboot ? null : (table.partitions.find((p) => p.index === kernelPartition.index + 1 && p.type === TYPE_GUID.chromeosRootfs) ?? null);
+    if (opts.kernel === false) {
+      const rootfs = rootPartition ? await readRootfs(img, rootPartition) : null;
+      return { ...base, kind: isShimboot ? "shimboot" : "recovery", kernelPartition, kernel: null, kernelSha256: null, rootPartition, rootfs };
     }
     const where = `${path} partition ${kernelPartition.index} (${kernelPartition.label || "kernel"})`;
     // the kernel partition is read into memory: bound it (ChromeOS uses 16–64 MiB)
     if (toBytes(kernelPartition.size) > MAX_KERNEL_PARTITION_BYTES) {
       throw new UserError(where, `is ${Math.round(toBytes(kernelPartition.size) / 2 ** 20)} MiB, larger than any ChromeOS kernel partition (at most ${MAX_KERNEL_PARTITION_BYTES / 2 ** 20} MiB)`, "the partition table is damaged or this is not a ChromeOS image");
     }
-    const kernel = await readKernel(await readPartition(kernelPartition), where);
+    const bytes = await readPartition(kernelPartition);
+    const kernelSha256 = createHash("sha256").update(bytes).digest("hex");
+    // ROOT-A's facts come from a debugfs process while the kernel decompresses
+    const rootfsRead = rootPartition ? readRootfs(img, rootPartition) : Promise.resolve(null);
+    rootfsRead.catch(() => {}); // awaited below
+    const kernel = await readKernel(bytes, where);
     if (!kernel.initramfs.found && kernel.initramfs.reason === "corrupt") {
       throw new UserError(where, `kernel's built-in initramfs is corrupt: ${kernel.initramfs.detail}`, "the image is damaged; fetch it again");
     }
-    const rootPartition = isShimboot ? null : (table.partitions.find((p) => p.index === kernelPartition.index + 1 && p.type === TYPE_GUID.chromeosRootfs) ?? null);
-    const rootfs = rootPartition ? await readRootfs(img, rootPartition) : null;
+    const rootfs = await rootfsRead;
     const factory = kernel.initramfs.found && initramfsNotables(kernel.initramfs.found.entries).bootstrapSh;
     const kind: ImageKind = isShimboot ? "shimboot" : factory ? "rma-shim" : "recovery";
-    return { ...base, kind, kernelPartition, kernel, rootPartition, rootfs };
+    return { ...base, kind, kernelPartition, kernel, kernelSha256, rootPartition, rootfs };
   } catch (e) {
     await img.close();
     throw e;

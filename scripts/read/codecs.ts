@@ -177,7 +177,7 @@ const toolOf: Record<Exclude<Codec, "gzip">, string> = { xz: "xz", lzma: "xz", l
 export async function decompress(codec: Codec, input: Buffer): Promise<Buffer> {
   if (codec === "gzip") return gunzipMember(input);
   const tool = toolOf[codec];
-  await requireTool(tool);
+  requireTool(tool);
   let data = input;
   let args: string[];
   switch (codec) {

@@ -41,7 +41,8 @@ async function debugfs(fs: ExtFs, request: string) {
   return { stdout: r.stdout, stderr, notFound: /File not found by ext2_lookup/.test(stderr) };
 }
 
-function parseLs(text: string): DirEntry[] {
+/** `ls -p` output: one entry a line, `/inode/mode/uid/gid/name/size/`. */
+export function parseLs(text: string): DirEntry[] {
   const out: DirEntry[] = [];
   for (const line of text.split("\n")) {
     // /inode/mode/uid/gid/name/size/
@@ -70,20 +71,34 @@ export async function listDir(fs: ExtFs, path: string): Promise<DirEntry[] | nul
 }
 
 /**
- * Runs `VERB "PATH"` for many paths in one debugfs process (commands on
- * stdin; debugfs echoes each as `debugfs: CMD` before its output). Gives each
- * path's output, "" when debugfs printed nothing (e.g. not found), and null
- * when the file system could not be opened at all.
+ * Runs many debugfs commands in one process (on stdin; debugfs echoes each
+ * as `debugfs: CMD` before its output) and gives each command's output, in
+ * order: "" when it printed nothing (e.g. a path not found). null when the
+ * file system could not be opened at all. A command whose output may lack a
+ * final newline (cat) goes last.
  */
-export async function debugfsEach(fs: ExtFs, verb: string, paths: string[]): Promise<Map<string, string> | null> {
-  const out = new Map<string, string>();
-  if (paths.length === 0) return out;
-  const r = await run("debugfs", ["-f", "-", fs.spec], { input: paths.map((p) => `${verb} "${p}"\n`).join("") });
+export async function debugfsBatch(fs: ExtFs, commands: string[]): Promise<string[] | null> {
+  if (commands.length === 0) return [];
+  const r = await run("debugfs", ["-f", "-", fs.spec], { input: commands.map((c) => `${c}\n`).join(""), maxStdout: MAX_FILE_BYTES });
+  if (r.stdout.length > MAX_FILE_BYTES) throw new UserError(fs.where, `debugfs prints more than ${MAX_FILE_BYTES / 2 ** 20} MiB; the file system is damaged`, "fetch the image again");
   if (r.exitCode !== 0 || NOT_OPENED.test(r.stderr)) return null;
-  const escaped = verb.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const chunks = r.stdout.split(new RegExp(`^debugfs: ${escaped} "(.*)"$`, "m"));
-  for (let i = 1; i + 1 < chunks.length; i += 2) out.set(chunks[i]!, chunks[i + 1]!);
+  const out: string[] = [];
+  let at = r.stdout.indexOf(`debugfs: ${commands[0]}\n`);
+  if (at < 0) return null;
+  for (let i = 0; i < commands.length; i++) {
+    const start = at + `debugfs: ${commands[i]}\n`.length;
+    const next = i + 1 < commands.length ? r.stdout.indexOf(`debugfs: ${commands[i + 1]}\n`, start) : r.stdout.length;
+    if (next < 0) return null;
+    out.push(r.stdout.slice(start, next));
+    at = next;
+  }
   return out;
+}
+
+/** `VERB "PATH"` for many paths in one debugfs process: each path's output, or null as debugfsBatch. */
+export async function debugfsEach(fs: ExtFs, verb: string, paths: string[]): Promise<Map<string, string> | null> {
+  const outputs = await debugfsBatch(fs, paths.map((p) => `${verb} "${p}"`));
+  return outputs && new Map(paths.map((p, i) => [p, outputs[i]!]));
 }
 
 /** Lists many directories with one debugfs process. Missing ones are absent. */
@@ -117,8 +132,12 @@ export interface Superblock {
 /** The superblock (dumpe2fs -h), or null when there is no ext2/3/4 file system there. */
 export async function readSuperblock(fs: ExtFs): Promise<Superblock | null> {
   const r = await run("dumpe2fs", ["-h", fs.spec]);
-  if (r.exitCode !== 0) return null;
-  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(r.stdout)?.[1]?.trim();
+  return r.exitCode === 0 ? parseSuperblock(r.stdout) : null;
+}
+
+/** dumpe2fs -h's (and debugfs `stats -h`'s) listing of a superblock; null when it is not one. */
+export function parseSuperblock(text: string): Superblock | null {
+  const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, "m").exec(text)?.[1]?.trim();
   const features = field("Filesystem features");
   const blockCount = Number(field("Block count"));
   const blockSize = Number(field("Block size"));

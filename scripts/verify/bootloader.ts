@@ -1,10 +1,9 @@
 // Contract item 4: p3, the bootloader partition the shim's bootstrap.sh
 // mounts (kernel partition + 1, ChromeOS rootfs, ext2) and switch_roots into.
 import { TYPE_GUID } from "../contract.js";
-import { extFsAt, readExtFile } from "../read/extfs.js";
 import { where } from "./check.js";
 import type { VerifyContext } from "./context.js";
-import { statPaths, type PathStat } from "./ext-probe.js";
+import type { PathStat } from "./ext-probe.js";
 import { checkFileSystem } from "./filesystem.js";
 import { KERNEL_INDEX } from "./kernel.js";
 import { parseManifest } from "./manifest.js";
@@ -21,11 +20,21 @@ const PATHS = {
   manifest: "/shimboot/manifest.json",
 } as const;
 
+const STATS = Object.values(PATHS);
+const FILES = [PATHS.manifest];
+const partition = (ctx: VerifyContext) => ctx.partitions.find((x) => x.index === BOOTLOADER_INDEX);
+
+/** Starts what checkBootloader reads (verify starts every partition's at once). */
+export function startBootloader(ctx: VerifyContext): void {
+  const p = partition(ctx);
+  if (p?.type === TYPE_GUID.chromeosRootfs && p.size > 1) void ctx.ext(p).inspect(STATS, FILES);
+}
+
 const describe = (st: PathStat | null | undefined) => (st ? `is a ${st.kind === "file" ? "regular file" : st.kind}` : "is missing");
 
 export async function checkBootloader(ctx: VerifyContext) {
   const { list } = ctx;
-  const p = ctx.partitions.find((x) => x.index === BOOTLOADER_INDEX);
+  const p = partition(ctx);
   if (!p || p.type !== TYPE_GUID.chromeosRootfs) {
     const elsewhere = ctx.partitions.filter((x) => x.type === TYPE_GUID.chromeosRootfs && x.index !== BOOTLOADER_INDEX && x.size > 1);
     const found = p ? `p${BOOTLOADER_INDEX} is ${p.typeName} "${p.label}"` : `there is no partition ${BOOTLOADER_INDEX}`;
@@ -40,11 +49,12 @@ export async function checkBootloader(ctx: VerifyContext) {
   }
   list.pass("p3-size", `${W}: ${p.size} sectors`, p.index);
 
-  const fs = extFsAt(ctx.img.path, p.start, `${ctx.img.path} partition ${p.index}`);
+  const probe = ctx.ext(p);
+  const seen = await probe.inspect(STATS, FILES);
   const allowed = ctx.features && { features: ctx.features.ext2, kernel: ctx.features.kernel };
-  if (!(await checkFileSystem(list, { prefix: "p3", where: W, partition: p, fs, family: "ext2", allowed }))) return;
+  if (!(await checkFileSystem(list, { prefix: "p3", where: W, partition: p, probe, superblock: seen.superblock, family: "ext2", allowed }))) return;
 
-  const st = await statPaths(fs, Object.values(PATHS));
+  const st = seen.stats;
   const init = st.get(PATHS.init);
   if (init?.kind === "file" && (init.perm & 0o111) !== 0) list.pass("p3-init", `${W}: bin/init present, executable`, p.index);
   else if (init?.kind === "file") list.fail("p3-init", `${W}: bin/init is not executable (mode ${init.perm.toString(8).padStart(4, "0")})`, p.index);
@@ -71,7 +81,7 @@ export async function checkBootloader(ctx: VerifyContext) {
     list.fail("p3-manifest", `${W}: shimboot/manifest.json ${describe(man)}, must be a regular file`, p.index);
     return;
   }
-  const parsed = parseManifest((await readExtFile(fs, PATHS.manifest)) ?? "");
+  const parsed = parseManifest(seen.files.get(PATHS.manifest) ?? "");
   if (!parsed.ok) list.fail("p3-manifest", `${W}: shimboot/manifest.json is invalid: ${parsed.error}`, p.index);
   else if (ctx.release && parsed.manifest.kernelRelease !== ctx.release) {
     list.fail("p3-manifest", `${W}: shimboot/manifest.json says kernelRelease ${parsed.manifest.kernelRelease} but p${KERNEL_INDEX}'s kernel is ${ctx.release}`, p.index);

@@ -2,6 +2,7 @@
 import type { Partition } from "../read/gpt.js";
 import type { ImageFile } from "../read/image-file.js";
 import type { CheckList } from "./check.js";
+import type { ExtProbe } from "./ext-probe.js";
 
 export interface KernelFeatures {
   /** the version the policy was chosen for, e.g. "4.14.91" */
@@ -18,4 +19,6 @@ export interface VerifyContext {
   release: string | null;
   /** file system features the shim kernel mounts, when its version is known */
   features: KernelFeatures | null;
+  /** the e2fsck and debugfs probes of a partition's file system */
+  ext: (p: Partition) => ExtProbe;
 }

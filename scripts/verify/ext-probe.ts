@@ -1,12 +1,19 @@
-// What verify needs to know about an ext2/ext4 file system inside the image,
-// beyond what read/extfs.ts gives (superblock, listings), read without
-// mounting: a read-only full check (e2fsck -fn) and inode details of paths
-// (debugfs stat). Both tools open `IMAGE?offset=BYTES`.
+// What verify reads from an ext2/ext4 file system inside the image, without
+// mounting: a read-only full check (e2fsck -fn), and in one debugfs run the
+// superblock, the inodes of the paths the checks look at and the files they
+// read. Both tools open `IMAGE?offset=BYTES`; every partition's are started
+// at once and run side by side, the checks then read the results in order.
 import { run } from "../lib/exec.js";
-import { debugfsEach, type ExtFs } from "../read/extfs.js";
+import { debugfsBatch, extFsAt, parseSuperblock, readSuperblock, type ExtFs, type Superblock } from "../read/extfs.js";
+import type { Partition } from "../read/gpt.js";
+
+export interface FsckResult {
+  clean: boolean;
+  problems: string;
+}
 
 /** e2fsck -fn: a full, read-only check. `problems` holds its complaints. */
-export async function fsck(fs: ExtFs): Promise<{ clean: boolean; problems: string }> {
+export async function fsck(fs: ExtFs): Promise<FsckResult> {
   const r = await run("e2fsck", ["-fn", fs.spec]);
   if (r.exitCode === 0) return { clean: true, problems: "" };
   const lines = `${r.stdout}\n${r.stderr}`
@@ -54,22 +61,75 @@ function parseStat(text: string): PathStat | null {
   return stat;
 }
 
-/**
- * Stats many paths with one debugfs run. Intermediate symlinks are followed
- * (as ext2fs_namei does), the last component is not. Missing paths map to null.
- */
-export async function statPaths(fs: ExtFs, paths: string[]): Promise<Map<string, PathStat | null>> {
-  const out = new Map<string, PathStat | null>(paths.map((p) => [p, null]));
-  if (paths.length === 0) return out;
-  const outputs = await debugfsEach(fs, "stat", paths);
-  if (!outputs) return out;
-  for (const [path, body] of outputs) out.set(path, parseStat(body));
-  // Slow symlinks (targets of 60 bytes and more) keep the target in a block.
-  for (const [path, st] of out) {
+/** Slow symlinks (targets of 60 bytes and more) keep the target in a block: read it. */
+async function slowLinkTargets(fs: ExtFs, stats: Map<string, PathStat | null>) {
+  for (const [path, st] of stats) {
     if (st?.kind === "symlink" && st.target === undefined) {
       const c = await run("debugfs", ["-R", `cat "${path}"`, fs.spec]);
       if (c.exitCode === 0) st.target = c.stdout.slice(0, st.size);
     }
   }
-  return out;
+}
+
+export interface ExtInspection {
+  /** null when there is no ext2/3/4 superblock there */
+  superblock: Superblock | null;
+  /** path → inode facts (intermediate symlinks followed, the last not), null when missing */
+  stats: Map<string, PathStat | null>;
+  /** path → content, null when the file system could not be read */
+  files: Map<string, string | null>;
+}
+
+/**
+ * One partition's probes, each run once however often it is asked for:
+ * e2fsck, and one debugfs run per set of paths. verify asks for them all
+ * first, so that they run side by side, then the checks ask again in order.
+ */
+export interface ExtProbe {
+  fs: ExtFs;
+  fsck(): Promise<FsckResult>;
+  inspect(paths: string[], files?: string[]): Promise<ExtInspection>;
+}
+
+/** A promise that may go unawaited (a check that stops early) without an unhandled rejection. */
+function started<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => {});
+  return p;
+}
+
+async function inspect(fs: ExtFs, paths: string[], files: string[]): Promise<ExtInspection> {
+  // cat last: a file without a final newline would run into the next command's echo
+  const out = await debugfsBatch(fs, ["stats -h", ...paths.map((p) => `stat "${p}"`), ...files.map((f) => `cat "${f}"`)]);
+  const stats = new Map<string, PathStat | null>(paths.map((p, i) => [p, out ? parseStat(out[1 + i]!) : null]));
+  await slowLinkTargets(fs, stats);
+  return {
+    // dumpe2fs reads a superblock where debugfs cannot open the file system (damaged group descriptors)
+    superblock: (out && parseSuperblock(out[0]!)) ?? (await readSuperblock(fs)),
+    stats,
+    files: new Map(files.map((f, i) => [f, out ? out[1 + paths.length + i]! : null])),
+  };
+}
+
+/** Probes of the image's partitions, one per partition, made on first use. */
+export function extProbes(imagePath: string): (p: Partition) => ExtProbe {
+  const made = new Map<number, ExtProbe>();
+  return (p) => {
+    const hit = made.get(p.index);
+    if (hit) return hit;
+    const fs = extFsAt(imagePath, p.start, `${imagePath} partition ${p.index}`);
+    let check: Promise<FsckResult> | null = null;
+    const inspections = new Map<string, Promise<ExtInspection>>();
+    const probe: ExtProbe = {
+      fs,
+      fsck: () => (check ??= started(fsck(fs))),
+      inspect: (paths, files = []) => {
+        const key = JSON.stringify([paths, files]);
+        let i = inspections.get(key);
+        if (!i) inspections.set(key, (i = started(inspect(fs, paths, files))));
+        return i;
+      },
+    };
+    made.set(p.index, probe);
+    return probe;
+  };
 }

@@ -2,11 +2,10 @@
 // of the right family, inside its partition, clean, and mountable by the
 // shim's kernel (features ⊆ what the kernel policy allows).
 import { toBytes } from "../lib/units.js";
-import type { ExtFs } from "../read/extfs.js";
 import type { Partition } from "../read/gpt.js";
 import type { CheckList } from "./check.js";
-import { readSuperblock, STATE_FLAGS, type Superblock } from "../read/extfs.js";
-import { fsck } from "./ext-probe.js";
+import { STATE_FLAGS, type Superblock } from "../read/extfs.js";
+import type { ExtProbe } from "./ext-probe.js";
 
 
 /** Features that make a file system ext3/ext4 rather than ext2. */
@@ -17,7 +16,9 @@ export interface FsCheck {
   prefix: string;
   where: string;
   partition: Partition;
-  fs: ExtFs;
+  probe: ExtProbe;
+  /** what the probe's inspection found there */
+  superblock: Superblock | null;
   family: "ext2" | "ext4";
   /** features the shim kernel mounts; null when the kernel is unknown (no feature check) */
   allowed: { features: string[]; kernel: string } | null;
@@ -27,7 +28,7 @@ export interface FsCheck {
 export async function checkFileSystem(list: CheckList, c: FsCheck): Promise<Superblock | null> {
   const id = `${c.prefix}-fs`;
   const p = c.partition;
-  const sb = await readSuperblock(c.fs);
+  const sb = c.superblock;
   if (!sb) {
     list.fail(id, `${c.where}: no ext2/ext4 file system at sector ${p.start} (dumpe2fs finds no superblock)`, p.index);
     return null;
@@ -44,7 +45,7 @@ export async function checkFileSystem(list: CheckList, c: FsCheck): Promise<Supe
       return null;
     }
   }
-  const check = await fsck(c.fs);
+  const check = await c.probe.fsck();
   if (!check.clean) {
     list.fail(id, `${c.where}: the file system is damaged (${check.problems})`, p.index);
     return null;

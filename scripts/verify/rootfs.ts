@@ -2,23 +2,35 @@
 // (`shimboot_rootfs:<label>`), the driver partition `vendor`, and the last
 // partition being a rootfs so it can grow to the USB's size.
 import { GPT_NAME_UNITS, ROOTFS_PREFIX, VENDOR_LABEL } from "../contract.js";
-import { extFsAt } from "../read/extfs.js";
 import { TYPE_GUID } from "../contract.js";
 import type { Partition } from "../read/gpt.js";
 import { where } from "./check.js";
 import type { VerifyContext } from "./context.js";
-import { statPaths, type PathStat } from "./ext-probe.js";
+import type { PathStat } from "./ext-probe.js";
 import { checkFileSystem } from "./filesystem.js";
 
 const labelOf = (p: Partition) => p.label.slice(ROOTFS_PREFIX.length);
 const roleOf = (p: Partition) => (labelOf(p) === VENDOR_LABEL ? "vendor" : `rootfs ${labelOf(p) || "(no label)"}`);
 
+const roots = (ctx: VerifyContext) => ctx.partitions.filter((p) => p.label.startsWith(ROOTFS_PREFIX));
+
+/** Every path a root file system's checks look at: one debugfs run. */
+function paths(ctx: VerifyContext) {
+  const dep = ctx.release ? `/lib/modules/${ctx.release}/modules.dep` : null;
+  return { dep, all: ["/lib/modules", "/lib/firmware", "/sbin/init", ...(dep ? [dep] : [])] };
+}
+
+/** Starts what checkRootfs reads (verify starts every partition's at once). */
+export function startRootfs(ctx: VerifyContext): void {
+  for (const p of roots(ctx)) void ctx.ext(p).inspect(paths(ctx).all);
+}
+
 export async function checkRootfs(ctx: VerifyContext) {
   const { list } = ctx;
-  const roots = ctx.partitions.filter((p) => p.label.startsWith(ROOTFS_PREFIX));
-  const systems = roots.filter((p) => labelOf(p) !== VENDOR_LABEL);
+  const all = roots(ctx);
+  const systems = all.filter((p) => labelOf(p) !== VENDOR_LABEL);
   if (systems.length === 0) {
-    list.fail("rootfs-present", `rootfs: no partition named ${ROOTFS_PREFIX}<label>${roots.length ? ` other than ${VENDOR_LABEL}` : ""}; the bootloader finds root file systems by GPT name`);
+    list.fail("rootfs-present", `rootfs: no partition named ${ROOTFS_PREFIX}<label>${all.length ? ` other than ${VENDOR_LABEL}` : ""}; the bootloader finds root file systems by GPT name`);
   } else {
     list.pass("rootfs-present", `rootfs: ${systems.map((p) => `p${p.index} "${labelOf(p)}"`).join(", ")}`);
   }
@@ -26,11 +38,11 @@ export async function checkRootfs(ctx: VerifyContext) {
   const last = [...ctx.partitions].filter((p) => p.size > 0).sort((a, b) => a.start + a.size - (b.start + b.size)).at(-1);
   if (last && systems.includes(last)) list.pass("rootfs-last", `rootfs: the last partition, p${last.index}, is a rootfs (it can grow)`, last.index);
   else if (last) {
-    const what = roots.includes(last) ? `the ${VENDOR_LABEL} driver partition` : `"${last.label}" (${last.typeName}), not a rootfs`;
+    const what = all.includes(last) ? `the ${VENDOR_LABEL} driver partition` : `"${last.label}" (${last.typeName}), not a rootfs`;
     list.fail("rootfs-last", `rootfs: the partition at the end of the disk is p${last.index}, ${what}; the rootfs must be last so it can grow to the USB's size`, last.index);
   }
 
-  for (const p of roots) await checkOne(ctx, p);
+  for (const p of all) await checkOne(ctx, p);
 }
 
 async function checkOne(ctx: VerifyContext, p: Partition) {
@@ -44,13 +56,13 @@ async function checkOne(ctx: VerifyContext, p: Partition) {
   if (p.type !== TYPE_GUID.linuxData) list.fail("rootfs-type", `${W}: type is ${p.typeName}, must be Linux data (${TYPE_GUID.linuxData})`, p.index);
   else list.pass("rootfs-type", `${W}: type Linux data`, p.index);
 
-  const fs = extFsAt(ctx.img.path, p.start, `${ctx.img.path} partition ${p.index}`);
+  const probe = ctx.ext(p);
+  const { dep, all } = paths(ctx);
+  const seen = await probe.inspect(all);
   const allowed = ctx.features && { features: ctx.features.ext4, kernel: ctx.features.kernel };
-  if (!(await checkFileSystem(list, { prefix: "rootfs", where: W, partition: p, fs, family: "ext4", allowed }))) return;
+  if (!(await checkFileSystem(list, { prefix: "rootfs", where: W, partition: p, probe, superblock: seen.superblock, family: "ext4", allowed }))) return;
 
-  // one debugfs run for every path this partition's checks look at
-  const dep = ctx.release ? `/lib/modules/${ctx.release}/modules.dep` : null;
-  const st = await statPaths(fs, ["/lib/modules", "/lib/firmware", "/sbin/init", ...(dep ? [dep] : [])]);
+  const st = seen.stats;
   checkModules(ctx, p, W, st, dep);
   if (label === VENDOR_LABEL) {
     const present = ["/lib/modules", "/lib/firmware"].filter((path) => st.get(path)?.kind === "dir").map((path) => path.slice(1));

@@ -6,13 +6,15 @@ import { kernelVersionOf, loadBoardInfo } from "../boards.js";
 import { readShim } from "../read/chromeos-image.js";
 import { ImageFile } from "../read/image-file.js";
 import type { Partition } from "../read/gpt.js";
+import { ROOTFS_PREFIX } from "../contract.js";
 import { CheckList, type VerifyResult } from "./check.js";
 import type { KernelFeatures, VerifyContext } from "./context.js";
-import { checkBootloader } from "./bootloader.js";
-import { checkKernel, type ShimKernel } from "./kernel.js";
+import { BOOTLOADER_INDEX, checkBootloader, startBootloader } from "./bootloader.js";
+import { extProbes } from "./ext-probe.js";
+import { checkKernel, type KnownKernel, type ShimKernel } from "./kernel.js";
 import { checkGpt, checkLayout } from "./layout.js";
-import { checkRootfs } from "./rootfs.js";
-import { checkState } from "./state.js";
+import { checkRootfs, startRootfs } from "./rootfs.js";
+import { checkState, startState } from "./state.js";
 
 export type { Check, VerifyResult } from "./check.js";
 
@@ -21,6 +23,8 @@ export interface VerifyOptions {
   shim?: string;
   /** the shim's kernel partition when the caller has already read the shim (build does) */
   shimKernelPartition?: Partition;
+  /** what the caller knows of the shim's KERN-A (build), reused where p2 is the same bytes */
+  knownKernel?: KnownKernel;
 }
 
 export async function verifyImage(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
@@ -28,7 +32,7 @@ export async function verifyImage(path: string, opts: VerifyOptions = {}): Promi
   try {
     const img = await ImageFile.open(path);
     try {
-      return await verifyOpen(img, shim);
+      return await verifyOpen(img, shim, opts.knownKernel ?? null);
     } finally {
       await img.close();
     }
@@ -44,12 +48,15 @@ async function openShimKernel(path: string): Promise<ShimKernel> {
   return { image: await ImageFile.open(path), partition };
 }
 
-async function verifyOpen(img: ImageFile, shim: ShimKernel | null): Promise<VerifyResult> {
+async function verifyOpen(img: ImageFile, shim: ShimKernel | null, known: KnownKernel | null): Promise<VerifyResult> {
   const list = new CheckList();
   const partitions = await checkGpt(img, list);
   if (!partitions) return list.result();
   checkLayout(img, partitions, list);
-  const kernel = await checkKernel(img, partitions, list, shim);
+  // The long part, e2fsck of each file system the checks look at, runs while p2 is checked.
+  const ext = extProbes(img.path);
+  for (const p of partitions) if (p.index === 1 || p.index === BOOTLOADER_INDEX || p.label.startsWith(ROOTFS_PREFIX)) void ext(p).fsck();
+  const kernel = await checkKernel(img, partitions, list, shim, known);
   const release = kernel?.release ?? null;
   let features: KernelFeatures | null = null;
   if (kernel && !release) {
@@ -62,7 +69,10 @@ async function verifyOpen(img: ImageFile, shim: ShimKernel | null): Promise<Veri
       list.pass("kernel-policy", `p2 kernel: release ${release}; ext4 features it mounts: ${policy.ext4Mountable.join(" ")}`);
     }
   }
-  const ctx: VerifyContext = { img, partitions, list, release, features };
+  const ctx: VerifyContext = { img, partitions, list, release, features, ext };
+  startState(ctx);
+  startBootloader(ctx);
+  startRootfs(ctx);
   await checkState(ctx);
   await checkBootloader(ctx);
   await checkRootfs(ctx);

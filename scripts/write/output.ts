@@ -2,7 +2,7 @@
 // once the plan knows the size, and the image written to a temporary file
 // beside it, verified, then renamed into place. Nothing is left behind on
 // failure or Ctrl-C, and an existing --out is replaced only by a verified image.
-import { access, constants, rename, rm, stat, statfs } from "node:fs/promises";
+import { access, chmod, constants, rename, rm, stat, statfs } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { removeOnExit } from "../lib/cleanup.js";
 import { UserError } from "../lib/errors.js";
@@ -37,18 +37,47 @@ export async function checkDiskSpace(out: string, outDir: string, needed: Bytes)
   }
 }
 
-/** Runs `write` then `verify` on a temporary file beside `out`; renames it to `out` only if both succeed. */
-export async function writeVerifiedThenRename(out: string, outDir: string, write: (tmp: string) => Promise<void>, verify: (tmp: string) => Promise<void>): Promise<void> {
-  const tmp = join(outDir, `.${basename(out)}.partial-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  const forget = removeOnExit(tmp);
+/** The temporary file beside `out` the image is written to; removed on failure, exit or signal. */
+export interface TempImage {
+  path: string;
+  /** removes it, unless it was renamed into place */
+  discard(): Promise<void>;
+  /** it became `out`: nothing to remove any more */
+  renamed(): void;
+}
+
+export function reserveTemp(out: string, outDir: string): TempImage {
+  const path = join(outDir, `.${basename(out)}.partial-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
+  const forget = removeOnExit(path);
+  let settled = false;
+  return {
+    path,
+    async discard() {
+      if (settled) return;
+      settled = true;
+      await rm(path, { force: true });
+      forget();
+    },
+    renamed() {
+      settled = true;
+      forget();
+    },
+  };
+}
+
+/**
+ * Runs `write` then `verify` on the temporary file (owner-only while it is
+ * written); renames it to `out` with `mode` only if both succeed.
+ */
+export async function writeVerifiedThenRename(out: string, tmp: TempImage, mode: number, write: (tmp: string) => Promise<void>, verify: (tmp: string) => Promise<void>): Promise<void> {
   try {
-    await write(tmp);
-    await verify(tmp);
-    await rename(tmp, out);
-    forget();
+    await write(tmp.path);
+    await verify(tmp.path);
+    await chmod(tmp.path, mode); // stated, not the umask's
+    await rename(tmp.path, out);
+    tmp.renamed();
   } catch (e) {
-    await rm(tmp, { force: true });
-    forget();
+    await tmp.discard();
     throw e;
   }
 }

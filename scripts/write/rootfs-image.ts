@@ -1,5 +1,7 @@
-// --rootfs IMAGE into its partition: copied, checked, its unmountable
-// features removed, grown, and moved into place.
+// --rootfs IMAGE into its partition: copied, its unmountable features
+// removed, grown, and moved into place. It is not e2fsck'ed first: verify
+// checks the result in full, and only when something fails is the user's
+// image itself checked, to say whose fault it is (damagedInput).
 //
 // The file system is grown while it sits at offset 0 of the temporary image,
 // never at its partition's offset: on a regular file, resize2fs sets the
@@ -16,46 +18,59 @@ import { removeOnExit } from "../lib/cleanup.js";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import type { Bytes } from "../lib/units.js";
-import { copyDataExtents, copyExtImage } from "./copy.js";
+import { copyAndHash, copyDataExtents, copyExtImage } from "./copy.js";
 import { e2fsEnv } from "./extfs.js";
+
+/**
+ * Copies the user's image to offset 0 of a new file `img` and gives its
+ * SHA-256 (for the manifest), in one pass over its bytes. Needs no plan:
+ * build starts it as soon as the rootfs input is read, so the copy runs
+ * while the shim is read and the image planned.
+ */
+export async function copyRootfsImage(from: string, img: string, signal?: AbortSignal): Promise<string> {
+  await (await open(img, "wx", 0o600)).close(); // never follow or reuse an existing file; its final mode is set when it is renamed into place
+  return copyAndHash(from, img, 0 as Bytes, signal);
+}
 
 export interface RootfsImageWrite {
   /** the user's image (read only) */
   from: string;
+  /** already copied to offset 0 of `img` (copyRootfsImage) */
   img: string;
-  offset: Bytes;
   /** the partition's size: the file system is grown to it */
   bytes: Bytes;
   removeFeatures: string[];
   epoch: number;
-  showProgress: boolean;
   progress: (step: string) => void;
 }
 
-export async function writeRootfsImage(w: RootfsImageWrite): Promise<void> {
-  if (!(await copyDataExtents(w.from, w.img, 0 as Bytes))) await copyExtImage(w.from, w.img, 0 as Bytes, w.showProgress);
-  await checkCopy(w);
+/** The copy at offset 0 of `img` made fit for its partition (shiftInto then moves it into place). */
+export async function growRootfsImage(w: RootfsImageWrite): Promise<void> {
   if (w.removeFeatures.length) {
     w.progress(`rootfs: removing ${w.removeFeatures.join(", ")} (the shim's kernel cannot mount them)`);
     const r = await run("tune2fs", ["-O", w.removeFeatures.map((f) => `^${f}`).join(","), w.img], { env: e2fsEnv(w.epoch) });
-    if (r.exitCode !== 0) throw new UserError(w.from, `--rootfs: tune2fs cannot remove ${w.removeFeatures.join(", ")} from a copy of this image: ${lastLine(r.stderr)}`, `make the image again without ${w.removeFeatures.length > 1 ? "them" : "it"} (mke2fs -O ${w.removeFeatures.map((f) => `^${f}`).join(",")})`);
+    if (r.exitCode !== 0) throw (await damagedInput(w.from)) ?? new UserError(w.from, `--rootfs: tune2fs cannot remove ${w.removeFeatures.join(", ")} from a copy of this image: ${lastLine(r.stderr)}`, `make the image again without ${w.removeFeatures.length > 1 ? "them" : "it"} (mke2fs -O ${w.removeFeatures.map((f) => `^${f}`).join(",")})`);
   }
   w.progress("rootfs: growing the file system to its partition");
   const r = await run("resize2fs", ["-f", w.img, `${Math.floor(w.bytes / 1024)}K`], { env: e2fsEnv(w.epoch) });
-  if (r.exitCode !== 0) throw new UserError(w.from, `--rootfs: resize2fs cannot grow this file system: ${lastLine(r.stderr)}`, "check the image with e2fsck -f, or make it again");
-  await shiftInto(w.img, w.offset);
+  if (r.exitCode !== 0) throw (await damagedInput(w.from)) ?? new UserError(w.from, `--rootfs: resize2fs cannot grow this file system: ${lastLine(r.stderr)}`, "check the image with e2fsck -f, or make it again");
 }
 
-/** The copy must be a clean file system before it is changed: what is wrong then is the user's image. */
-async function checkCopy(w: RootfsImageWrite): Promise<void> {
-  const r = await run("e2fsck", ["-fn", w.img]);
-  if (r.exitCode === 0) return;
+/**
+ * The user's image checked in full (e2fsck -fn, read only): the error to
+ * give when it is damaged, null when it is clean. Asked only once something
+ * built from it has failed, so that a damaged input is not reported as a
+ * bug of ours.
+ */
+export async function damagedInput(from: string): Promise<UserError | null> {
+  const r = await run("e2fsck", ["-fn", from]);
+  if (r.exitCode === 0) return null;
   const problem = `${r.stdout}\n${r.stderr}`.split("\n").map((l) => l.trim()).find((l) => l && !/^(Pass \d|e2fsck \d)|: \d+\/\d+ files/.test(l));
-  throw new UserError(w.from, `--rootfs: the ext4 image is damaged (e2fsck: ${problem ?? `exit ${r.exitCode}`})`, "repair it with e2fsck -f, or make it again");
+  return new UserError(from, `--rootfs: the ext4 image is damaged (e2fsck: ${problem ?? `exit ${r.exitCode}`})`, "repair it with e2fsck -f, or make it again");
 }
 
 /** Moves the file system from offset 0 to `offset`: an inserted range where possible, else a copy. */
-async function shiftInto(img: string, offset: Bytes): Promise<void> {
+export async function shiftInto(img: string, offset: Bytes): Promise<void> {
   const r = await run("xfs_io", ["-c", `finsert 0 ${offset}`, img]);
   if (r.exitCode === 0 && !r.stderr.trim()) return;
   const moved = `${img}.moving`;
