@@ -23,6 +23,7 @@ const packages: Record<string, string> = {
   fakeroot: "fakeroot",
   depmod: "kmod",
   "nix-instantiate": "nix-bin (Debian) / nix",
+  "qemu-system-x86_64": "qemu-system-x86 (Debian) / qemu (Nix)",
 };
 
 const checked = new Map<string, boolean>();
