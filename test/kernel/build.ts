@@ -144,7 +144,7 @@ async function prepareTree(source: string, dir: string, timings: Record<string, 
   if (!version.startsWith("6.1.")) throw new Error(`${source} is Linux ${version}; test/kernel/shim.config is for 6.1 (Debian's linux-source-6.1)`);
   t = Date.now();
   await make(src, out, ["tinyconfig"], 1);
-  await $({ cwd: src })`./scripts/kconfig/merge_config.sh -m -O ${out} ${join(out, ".config")} ${CONFIG_FRAGMENT}`;
+  await $({ cwd: src })`sh scripts/kconfig/merge_config.sh -m -O ${out} ${join(out, ".config")} ${CONFIG_FRAGMENT}`;
   await make(src, out, ["olddefconfig"], 1);
   await checkConfig(out, await fragmentLines());
   timings.configure = (Date.now() - t) / 1000;
@@ -157,7 +157,7 @@ async function configureVariant(src: string, out: string, v: KbuildVariant, init
   for (const s of Object.values(PAYLOAD_SYMBOL)) args.push(s === PAYLOAD_SYMBOL[v.payload] ? "--enable" : "--disable", s);
   for (const s of Object.values(INITRAMFS_SYMBOL)) args.push(s === INITRAMFS_SYMBOL[v.initramfs] ? "--enable" : "--disable", s);
   args.push("--disable", "INITRAMFS_COMPRESSION_NONE", "--set-str", "INITRAMFS_SOURCE", initramfsSource);
-  await $({ cwd: src })`./scripts/config --file ${cfg} ${args}`;
+  await $({ cwd: src })`bash scripts/config --file ${cfg} ${args}`; // not by its #!/usr/bin/env: the Nix sandbox has none
   await make(src, out, ["olddefconfig"], 1);
   await checkConfig(out, [`CONFIG_${PAYLOAD_SYMBOL[v.payload]}=y`, `CONFIG_${INITRAMFS_SYMBOL[v.initramfs]}=y`, `CONFIG_INITRAMFS_SOURCE="${initramfsSource}"`]);
 }
