@@ -34,9 +34,14 @@ export async function probeKvm(work: string, timeoutMs = 5_000): Promise<KvmProb
     const code = (e as NodeJS.ErrnoException).code;
     return { works: false, reason: code === "ENOENT" ? "no /dev/kvm" : `/dev/kvm is not usable (${code})` };
   }
+  return probeGuest(work, "kvm", timeoutMs);
+}
+
+/** Runs the probe guest with `accel` (exported so that a test can run it with TCG). */
+export async function probeGuest(work: string, accel: Accel, timeoutMs: number): Promise<KvmProbe> {
   const disk = join(work, "kvm-probe.img");
   await writeFile(disk, probeSector(), { mode: 0o600 });
-  const args = ["-accel", "kvm", "-machine", "pc", "-m", "16", "-display", "none", "-vga", "none", "-monitor", "none", "-serial", "none", "-no-reboot",
+  const args = ["-accel", accel, "-machine", "pc", "-m", "16", "-display", "none", "-vga", "none", "-monitor", "none", "-serial", "none", "-no-reboot",
     "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04", "-drive", `file=${disk},format=raw,if=ide`];
   return new Promise((resolve) => {
     const child = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "ignore", "pipe"] });
@@ -45,7 +50,7 @@ export async function probeKvm(work: string, timeoutMs = 5_000): Promise<KvmProb
     child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      resolve({ works: false, reason: `a KVM guest did not finish within ${timeoutMs / 1000} s (/dev/kvm exists but hangs)` });
+      resolve({ works: false, reason: `a ${accel.toUpperCase()} guest did not finish within ${timeoutMs / 1000} s (/dev/kvm exists but hangs)` });
     }, timeoutMs);
     child.on("error", (e) => {
       clearTimeout(timer);
@@ -53,8 +58,8 @@ export async function probeKvm(work: string, timeoutMs = 5_000): Promise<KvmProb
     });
     child.on("exit", (code) => {
       clearTimeout(timer);
-      if (code === EXIT_BY_PROBE) resolve({ works: true, reason: "a KVM guest ran" });
-      else resolve({ works: false, reason: `KVM refused: ${stderr.trim().split("\n")[0] || `QEMU exited with ${code}`}` });
+      if (code === EXIT_BY_PROBE) resolve({ works: true, reason: `a ${accel.toUpperCase()} guest ran` });
+      else resolve({ works: false, reason: `${accel.toUpperCase()} refused: ${stderr.trim().split("\n")[0] || `QEMU exited with ${code}`}` });
     });
   });
 }

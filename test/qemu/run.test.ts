@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fixture } from "../fixtures/fixtures.js";
 import { runCli } from "../helpers/cli.js";
 import { kbuildKernel } from "../kernel/build.js";
+import { probeGuest } from "../../scripts/run/kvm.js";
 import { BUSYBOX, missingQemuTools } from "./env.js";
 import { buildTestDisk, markerInit } from "./make-test-disk.js";
 
@@ -25,6 +26,17 @@ describe("shimboot run --help", () => {
     expect(r.stdout).toContain("no real RMA shim was available");
     expect(r.stdout).toMatch(/--append "console=ttyS0/);
     expect(r.stdout).toContain("--disk virtio");
+  });
+});
+
+describe.skipIf(missing.length > 0)("the KVM probe", () => {
+  it("recognises a probe guest that ran to its end (run with TCG here)", async () => {
+    const d = await mkdtemp(join(tmpdir(), "shimboot-probe-"));
+    try {
+      expect(await probeGuest(d, "tcg", 30_000)).toEqual({ works: true, reason: "a TCG guest ran" });
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
   });
 });
 

@@ -78,8 +78,8 @@ describe("cpio from both archive makers", () => {
     "slink /bin/sh busybox 0777 0 0",
     "slink /sbin bin 0777 0 0",
     "slink /usr . 0777 0 0",
-    "nod /dev/console 0600 0 0 c 5 1",
     "dir /dev 0755 0 0",
+    "nod /dev/console 0600 0 0 c 5 1",
   ];
 
   async function both(): Promise<{ gnu: Buffer; kbuild: Buffer }> {
@@ -89,7 +89,7 @@ describe("cpio from both archive makers", () => {
       await writeFile(join(dir, "list"), list.map((l) => l.replace("BUSYBOX", join(dir, "busybox"))).join("\n") + "\n");
       await $`${await genInitCpio()} -t 1700000000 ${join(dir, "list")} > ${join(dir, "kbuild.cpio")}`;
       const tree = join(dir, "tree");
-      const script = "mkdir -p bin dev && cp ../busybox bin/busybox && chmod 755 bin/busybox && ln -s busybox bin/sh && ln -s bin sbin && ln -s . usr && mknod -m 600 dev/console c 5 1 && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > ../gnu.cpio";
+      const script = "mkdir -p bin dev && cp ../busybox bin/busybox && chmod 755 bin/busybox && ln -s busybox bin/sh && ln -s bin sbin && ln -s . usr && mknod -m 600 dev/console c 5 1 && find . -mindepth 1 | sed s,^./,, | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > ../gnu.cpio";
       await $`mkdir -p ${tree}`;
       await $({ cwd: tree })`fakeroot sh -c ${script}`;
       return { gnu: await readFile(join(dir, "gnu.cpio")), kbuild: await readFile(join(dir, "kbuild.cpio")) };
