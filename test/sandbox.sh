@@ -37,7 +37,7 @@ chmod 755 "$work"
 inputs="$work/inputs"
 mkdir -p "$inputs"
 modules="$(printf "%s\n" /lib/modules/*/ | sort -V | tail -1)"
-cp /usr/bin/busybox "$inputs/busybox"
+cp -p /usr/bin/busybox "$inputs/busybox" # -p: the fixture cache is keyed by size and mtime
 cp -r /usr/share/vboot/devkeys "$inputs/devkeys"
 touch "$inputs/linux-source.tar.xz" && mount --bind -o ro /usr/src/linux-source-6.1.tar.xz "$inputs/linux-source.tar.xz"
 mkdir -p "$inputs/modules" && mount --bind -o ro "$modules" "$inputs/modules"
@@ -62,7 +62,7 @@ while read -r cmd; do link "$cmd"; done < <(node -e '
 for pkg in coreutils findutils diffutils sed grep gawk tar gzip bzip2 xz-utils make bash patch file dash; do
   dpkg -L "$pkg" | grep -E '^(/usr)?/s?bin/[^/]+$' | while read -r p; do ln -sf "$p" "$bin/$(basename "$p")"; done
 done
-for cmd in cc gcc cpp as ld ld.bfd ar nm objcopy objdump readelf strip ranlib size strings; do link "$cmd"; done
+for cmd in awk cc gcc cpp as ld ld.bfd ar nm objcopy objdump readelf strip ranlib size strings; do link "$cmd"; done
 export SHIMBOOT_TEST_CRYPTSETUP="$bin/cryptsetup"
 
 # 3. hide the Debian paths

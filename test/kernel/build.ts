@@ -85,11 +85,16 @@ const INITRAMFS_SYMBOL: Record<InitramfsCodec, string> = {
   zstd: "INITRAMFS_COMPRESSION_ZSTD",
 };
 
-/** What identifies the source: the tarball's real path, size and mtime (a Nix store path carries its hash). */
+/**
+ * What identifies the source version: a tarball's size and mtime (a package
+ * sets both; the same file bind-mounted or in the Nix store keeps them), a
+ * directory's real path and its Makefile's version lines.
+ */
 async function sourceIdentity(source: string): Promise<string> {
-  const real = await realpath(source);
-  const st = await stat(real);
-  return `${real}:${st.size}:${Math.floor(st.mtimeMs)}`;
+  const st = await stat(source);
+  if (!st.isDirectory()) return `tarball:${st.size}:${Math.floor(st.mtimeMs / 1000)}`;
+  const makefile = await readFile(join(source, "Makefile"), "utf8");
+  return `dir:${await realpath(source)}:${makefile.split("\n").slice(0, 6).join(" ")}`;
 }
 
 const sha = (...parts: (string | Buffer)[]) => {
@@ -107,9 +112,10 @@ async function treeKey(source: string): Promise<string> {
 async function artefactKey(tree: string): Promise<string> {
   const parts: (string | Buffer)[] = [tree, JSON.stringify(KBUILD_VARIANTS)];
   for (const f of ["factory-init", "factory-bootstrap.sh", "file-list.ts", "build.ts", "../fixtures/kernel-blob.ts"]) parts.push(await readFile(join(here, f)));
+  // busybox and cgpt by size and mtime, wherever they are (a copy, a link, the Nix store)
   for (const bin of [hostPath("busybox"), (await $`command -v cgpt`).stdout.trim()]) {
     const st = await stat(bin);
-    parts.push(`${bin}:${st.size}:${Math.floor(st.mtimeMs)}`);
+    parts.push(`${st.size}:${Math.floor(st.mtimeMs / 1000)}`);
   }
   return sha(...parts);
 }
@@ -175,11 +181,16 @@ async function writeInitramfsInputs(work: string): Promise<Record<ArchiveMaker, 
   return { "gnu-cpio": cpio, gen_init_cpio: list };
 }
 
-/** What the fixture kernel's artefacts depend on (fixtures made from them are keyed by it too). */
-export async function kernelInputsKey(): Promise<string> {
+/** The cache's directory names: the build tree's and the artefacts' (fixtures made from them are keyed by the latter too). */
+export async function kernelCacheKeys(): Promise<{ tree: string; artefacts: string }> {
   const source = hostPath("linuxSource");
-  if (!existsSync(source)) return "no-linux-source";
-  return artefactKey(`tree-${await treeKey(source)}`);
+  if (!existsSync(source)) return { tree: "no-linux-source", artefacts: "no-linux-source" };
+  const tree = `tree-${await treeKey(source)}`;
+  return { tree, artefacts: await artefactKey(tree) };
+}
+
+export async function kernelInputsKey(): Promise<string> {
+  return (await kernelCacheKeys()).artefacts;
 }
 
 let pending: Promise<KbuildKernel> | undefined;
@@ -201,21 +212,59 @@ async function pruneOthers(dir: string, keep: string[]) {
   }
 }
 
+/**
+ * One build at a time per cache (a test run and `npm run demo` may start
+ * together): a lock directory holding the owner's pid; a dead owner's lock
+ * is taken over.
+ */
+async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = join(dir, ".lock");
+  await mkdir(dir, { recursive: true });
+  for (let announced = false; ; ) {
+    try {
+      await mkdir(lock);
+      await writeFile(join(lock, "pid"), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const owner = Number(await readFile(join(lock, "pid"), "utf8").catch(() => "0"));
+      const alive = owner > 0 && (() => { try { process.kill(owner, 0); return true; } catch { return false; } })();
+      if (!alive && owner > 0) {
+        await rm(lock, { recursive: true, force: true });
+        continue;
+      }
+      if (!announced) process.stderr.write(`fixture kernel: waiting for the build of process ${owner || "?"} (${lock})\n`);
+      announced = true;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
 async function buildOrLoad(): Promise<KbuildKernel> {
+  const base = join(cacheRoot, "kernel");
+  return withLock(base, buildOrLoadLocked);
+}
+
+async function buildOrLoadLocked(): Promise<KbuildKernel> {
   const missing = missingHostPaths("linuxSource", "busybox");
   if (missing.length) throw new Error(`the fixture kernel needs ${missing.join("; ")}`);
   const source = hostPath("linuxSource");
   const base = join(cacheRoot, "kernel");
-  const tkey = `tree-${await treeKey(source)}`;
-  const akey = await kernelInputsKey();
+  const { tree: tkey, artefacts: akey } = await kernelCacheKeys();
   const done = join(base, akey, "kernel.json");
   if (existsSync(done)) return JSON.parse(await readFile(done, "utf8")) as KbuildKernel;
 
-  await mkdir(base, { recursive: true });
-  await pruneOthers(base, [tkey, akey]);
+  await pruneOthers(base, [tkey, akey, ".lock"]);
   const tree = join(base, tkey);
   const timings: Record<string, number> = {};
-  if (!existsSync(join(tree, "configured"))) {
+  const fresh = !existsSync(join(tree, "configured"));
+  process.stderr.write(`fixture kernel: ${fresh ? `building Linux 6.1 from ${source} (about 8 minutes on 2 cores)` : "relinking the cached build"}, into ${base}\n`);
+  if (fresh) {
     await rm(tree, { recursive: true, force: true });
     await prepareTree(source, tree, timings);
     await writeFile(join(tree, "configured"), "");

@@ -11,6 +11,10 @@ import { fixture } from "../fixtures/fixtures.js";
 import { runCli } from "../helpers/cli.js";
 import { kbuildKernel } from "../kernel/build.js";
 import { probeGuest } from "../../scripts/run/kvm.js";
+import { bootPartition, firmwareCmdline } from "../../scripts/run/boot-kernel.js";
+import { TYPE_GUID } from "../../scripts/contract.js";
+import type { Partition } from "../../scripts/read/gpt.js";
+import { sectors } from "../../scripts/lib/units.js";
 import { BUSYBOX, missingQemuTools } from "./env.js";
 import { buildTestDisk, markerInit } from "./make-test-disk.js";
 
@@ -26,6 +30,20 @@ describe("shimboot run --help", () => {
     expect(r.stdout).toContain("no real RMA shim was available");
     expect(r.stdout).toMatch(/--append "console=ttyS0/);
     expect(r.stdout).toContain("--disk virtio");
+  });
+});
+
+describe("what the firmware boots", () => {
+  const part = (index: number, priority: number, tries: number, successful: number, type: string = TYPE_GUID.chromeosKernel) =>
+    ({ index, label: `K${index}`, type, typeName: "", uuid: `0000000${index}-AAAA-BBBB-CCCC-DDDDDDDDDDDD`, start: sectors(64), size: sectors(100), attributes: priority | (tries << 4) | (successful << 8) }) as Partition;
+
+  it("picks the kernel partition with the highest priority that is successful or has tries left", () => {
+    expect(bootPartition([part(2, 10, 5, 1), part(4, 15, 0, 0), part(6, 12, 1, 0)])?.index).toBe(6);
+    expect(bootPartition([part(2, 0, 15, 1), part(3, 15, 15, 1, TYPE_GUID.chromeosRootfs)])).toBeNull();
+  });
+
+  it("replaces every %U with the partition's unique GUID in lower case", () => {
+    expect(firmwareCmdline("root=PARTUUID=%U/PARTNROFF=1 kern_guid=%U ", part(2, 1, 1, 1))).toBe("root=PARTUUID=00000002-aaaa-bbbb-cccc-dddddddddddd/PARTNROFF=1 kern_guid=00000002-aaaa-bbbb-cccc-dddddddddddd");
   });
 });
 
