@@ -9,6 +9,7 @@ import { ENV_NAMES, resolveBuildOptions } from "./commands/build-options.js";
 import { VERSION } from "./version.js";
 import { verifyCommand } from "./commands/verify.js";
 import { registerFlash } from "./commands/flash.js";
+import { registerRun } from "./commands/run.js";
 import { cleanUpOnSignals } from "./lib/cleanup.js";
 import { EXIT_STATUS_HELP, reportInternalError } from "./lib/internal-error.js";
 
@@ -47,6 +48,7 @@ program
   });
 
 registerFlash(program);
+registerRun(program);
 
 const envHelp = Object.entries(ENV_NAMES)
   .map(([k, v]) => `  ${v.padEnd(18)} --${k.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}`)

@@ -9,6 +9,8 @@ packages=(
   # tests: fixture building, reference tools, the QEMU boot test
   busybox-static u-boot-tools device-tree-compiler binutils
   qemu-system-x86 linux-image-amd64 shellcheck binwalk time cryptsetup-bin
+  # tests: the fixture shim's real kernel (test/kernel/), built from source
+  linux-source-6.1 gcc make libc6-dev bc bison flex libelf-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -24,6 +24,7 @@ const packages: Record<string, string> = {
   bzip2: "bzip2",
   fakeroot: "fakeroot",
   depmod: "kmod",
+  "qemu-system-x86_64": "qemu-system-x86 (Debian) / qemu (Nix)",
 };
 
 /** What a finished tool run gives back. */

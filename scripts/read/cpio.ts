@@ -1,6 +1,9 @@
 // newc / crc cpio archives (the kernel's initramfs format, "070701"/"070702"),
 // parsed into an in-memory tree that keeps everything the kernel would create:
-// modes, owners, device numbers, symlink targets, hard links, mtimes.
+// modes, owners, device numbers, symlink targets, hard links, mtimes. Where
+// the kernel's unpacker (init/initramfs.c) reads an entry differently from
+// its bytes, this parser reads it as the kernel does: see kernelSymlinkTarget
+// and the entries the kernel skips.
 
 export type EntryKind = "file" | "dir" | "symlink" | "char" | "block" | "fifo" | "socket";
 
@@ -39,6 +42,29 @@ const KIND: Record<number, EntryKind> = {
 
 const align4 = (n: number) => (n + 3) & ~3;
 
+/** The kernel's PATH_MAX: longer names and symlink targets are skipped by its unpacker. */
+export const PATH_MAX = 4096;
+
+/**
+ * A symlink's target as the kernel creates it: do_symlink() NUL-terminates
+ * the entry's data and passes it to symlink() as a C string, so the target
+ * ends at the first NUL. kbuild's gen_init_cpio stores strlen + 1 bytes (a
+ * trailing NUL), GNU cpio strlen: both give the same link. Returns null for
+ * an empty target, which symlink() refuses (the kernel creates nothing).
+ */
+export function kernelSymlinkTarget(data: Buffer): string | null {
+  const nul = data.indexOf(0);
+  const target = (nul < 0 ? data : data.subarray(0, nul)).toString("utf8");
+  return target === "" ? null : target;
+}
+
+/** The sum of the data bytes, as the "070702" (crc) format's check field holds it. */
+function byteSum(data: Buffer): number {
+  let sum = 0;
+  for (const b of data) sum = (sum + b) >>> 0;
+  return sum;
+}
+
 /** True when buf starts like a newc/crc cpio archive. */
 export function looksLikeCpio(buf: Buffer, at = 0): boolean {
   const m = buf.toString("latin1", at, at + 6);
@@ -67,6 +93,7 @@ export function parseCpio(buf: Buffer): { entries: CpioEntry[]; archives: number
       throw new CpioError(`bad cpio header magic at offset ${pos}`);
     }
     if (pos + 110 > buf.length) throw new CpioError(`cpio header at ${pos} is truncated`);
+    const pos0 = pos;
     const field = (i: number) => {
       const s = buf.toString("latin1", pos + 6 + i * 8, pos + 14 + i * 8);
       if (!/^[0-9a-fA-F]{8}$/.test(s)) throw new CpioError(`bad cpio header field at offset ${pos + 6 + i * 8}`);
@@ -84,12 +111,14 @@ export function parseCpio(buf: Buffer): { entries: CpioEntry[]; archives: number
     const rdevmajor = field(9);
     const rdevminor = field(10);
     const namesize = field(11);
-    if (namesize === 0 || namesize > 4096) throw new CpioError(`bad cpio name size ${namesize} at offset ${pos}`);
+    const check = field(12);
+    if (namesize === 0 || namesize > PATH_MAX) throw new CpioError(`bad cpio name size ${namesize} at offset ${pos}`);
     const nameStart = pos + 110;
     const nameEnd = nameStart + namesize - 1;
     if (nameEnd + 1 > buf.length || buf[nameEnd] !== 0) throw new CpioError(`cpio name at offset ${nameStart} is not terminated`);
-    if (buf.indexOf(0, nameStart) < nameEnd) throw new CpioError(`cpio name at offset ${nameStart} holds a NUL byte`);
-    const rawName = buf.toString("utf8", nameStart, nameEnd);
+    // the kernel uses the name as a C string: an inner NUL ends it
+    const nameNul = buf.indexOf(0, nameStart);
+    const rawName = buf.toString("utf8", nameStart, nameNul);
     const dataStart = align4(nameEnd + 1);
     const dataEnd = dataStart + filesize;
     if (dataEnd > buf.length) throw new CpioError(`cpio entry ${rawName} is truncated`);
@@ -106,8 +135,22 @@ export function parseCpio(buf: Buffer): { entries: CpioEntry[]; archives: number
     if (path === ".") continue;
     if (path.split("/").includes("..")) throw new CpioError(`cpio entry ${rawName} escapes the archive root`);
     const data = buf.subarray(dataStart, dataEnd);
+    if (kind === "file" && buf.toString("latin1", pos0, pos0 + 6) === "070702" && byteSum(data) !== check) {
+      throw new CpioError(`cpio entry ${rawName} fails its data checksum (the kernel stops unpacking there)`);
+    }
+    // do_header(): a symlink target longer than PATH_MAX, or data on anything
+    // but a file or a symlink, makes the kernel skip the entry unread
+    if (kind === "symlink" ? filesize > PATH_MAX : kind !== "file" && filesize > 0) continue;
     const entry: CpioEntry = { path, kind, perm: mode & 0o7777, uid, gid, mtime, data: kind === "file" ? data : Buffer.alloc(0), ino, nlink };
-    if (kind === "symlink") entry.target = data.toString("utf8");
+    if (kind === "symlink") {
+      const target = kernelSymlinkTarget(data);
+      // clean_path() has removed what was there, then symlink("") fails
+      if (target === null) {
+        byPath.delete(path);
+        continue;
+      }
+      entry.target = target;
+    }
     if (kind === "char" || kind === "block") entry.rdev = { major: rdevmajor, minor: rdevminor };
     if (kind === "file" && nlink > 1) {
       const key = `${devmajor}:${devminor}:${ino}`;

@@ -5,10 +5,11 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, chmodSync, 
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hostPath } from "../helpers/host-paths.js";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const LIB = join(REPO_ROOT, "scripts/bootloader/lib/shimboot-lib.sh");
-export const BUSYBOX = process.env.SHIMBOOT_TEST_BUSYBOX ?? "/bin/busybox";
+export const BUSYBOX = hostPath("busybox");
 
 export interface Sandbox {
   dir: string;

@@ -41,15 +41,15 @@ describe("--drivers inject (default)", () => {
   beforeAll(async () => ({ img, json } = await build("inject", ["--firmware", firmwareDir])));
 
   it("puts the modules of the shim's exact kernel release into the rootfs, decompressed", async () => {
-    const ls = await debugfs(img, 4, `ls -p /lib/modules/${R}/kernel/lib`);
-    expect(ls).toContain("/crc16.ko/");
+    const ls = await debugfs(img, 4, `ls -p /lib/modules/${R}/kernel/drivers/block`);
+    expect(ls).toContain("/loop.ko/");
     expect(ls).not.toContain(".ko.gz");
     expect(json.plan.drivers).toMatchObject({ moduleRelease: R, modules: 4 });
   });
 
   it("regenerates modules.dep for the decompressed modules", async () => {
     const dep = await catFile(img, 4, `/lib/modules/${R}/modules.dep`);
-    expect(dep).toMatch(/^kernel\/crypto\/crct10dif_generic\.ko: kernel\/crypto\/crct10dif_common\.ko$/m);
+    expect(dep).toMatch(/^kernel\/crypto\/algif_skcipher\.ko: kernel\/crypto\/af_alg\.ko$/m);
     expect(dep).not.toContain(".gz");
   });
 

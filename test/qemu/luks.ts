@@ -1,28 +1,24 @@
 // LUKS2 roots for the QEMU boot test: an encrypted partition image made on the
 // host without device-mapper (offline `cryptsetup reencrypt --encrypt` of an
-// ext4 image file), and the host's cryptsetup with its libraries as files to
-// add to the bootloader partition (BuiltDiskSpec.bootloaderExtra).
+// ext4 image file), and the host's cryptsetup with its libraries and the
+// fixture kernel's dm-crypt modules as files to add to the bootloader
+// partition (BuiltDiskSpec.bootloaderExtra).
 import { $ } from "zx";
 import { existsSync } from "node:fs";
-import { chmod, copyFile, mkdir, truncate } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { chmod, copyFile, mkdir, rm, truncate, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { hostPath } from "../helpers/host-paths.js";
+import { sharedLibraries } from "../fixtures/kernel-blob.js";
 
 $.quiet = true;
 
 const MiB = 1024 * 1024;
 
-/** The host's cryptsetup, or undefined when it is not installed. */
+/** The host's cryptsetup (SHIMBOOT_TEST_CRYPTSETUP), or undefined when it is not installed. */
 export function hostCryptsetup(): string | undefined {
-  return ["/usr/sbin/cryptsetup", "/sbin/cryptsetup", "/usr/bin/cryptsetup"].find((p) => existsSync(p));
+  const p = hostPath("cryptsetup");
+  return existsSync(p) ? p : undefined;
 }
-
-/**
- * Kernel modules dm-crypt needs on Debian's kernel (the shim's kernel has
- * them built in): device-mapper, dm-crypt, the xts and ecb templates for
- * aes-xts-plain64 (aes itself is built in), and the userspace crypto API
- * cryptsetup decrypts keyslots with.
- */
-export const DM_CRYPT_MODULES = ["dm_mod", "dm_crypt", "ecb", "xts", "af_alg", "algif_skcipher", "algif_hash"];
 
 /**
  * Writes a LUKS2 container holding an ext4 made from `tree` (mke2fs -d) to
@@ -41,30 +37,45 @@ export async function makeLuksImage(out: string, tree: string, passphrase: strin
   if (!/^Version:\s+2$/m.test(dump) || /reencrypt/i.test(dump)) throw new Error(`${out} is not a finished LUKS2 container:\n${dump}`);
 }
 
-/** The dynamic libraries a binary needs (ldd), the loader excluded. */
-async function libraries(binary: string): Promise<string[]> {
-  const libs: string[] = [];
-  for (const line of (await $`ldd ${binary}`).stdout.split("\n")) {
-    const m = /=>\s*(\/\S+)/.exec(line);
-    if (m) libs.push(m[1]!);
-  }
-  return libs;
-}
+/**
+ * Kernel modules cryptsetup needs that the fixture kernel has as modules
+ * (with their dependencies: device-mapper, the AF_ALG socket): dm-crypt, the
+ * xts and ecb templates for aes-xts-plain64 (aes is built in), and the
+ * userspace crypto API it decrypts keyslots with.
+ */
+export const DM_CRYPT_MODULES = ["dm_crypt", "xts", "ecb", "algif_skcipher", "algif_hash"];
+
+const BUNDLE = "lib/shimboot-test-cryptsetup";
 
 /**
- * Puts `cryptsetup` at DIR/bin/cryptsetup and its libraries under DIR/lib
- * (/lib/x86_64-linux-gnu/x.so -> lib/x86_64-linux-gnu/x.so; /usr/lib too,
- * as the shim's tree has usr -> .). The loader (/lib64/ld-linux-x86-64.so.2)
- * is not copied: the fixture shim's tree carries the host's, for its cgpt.
+ * Files to add to the bootloader partition (under bin/ and lib/) so that its
+ * `cryptsetup` works on the fixture kernel: the host's cryptsetup with every
+ * library it needs and its own loader in lib/shimboot-test-cryptsetup (any
+ * host layout, Debian's or Nix's), the fixture kernel's modules in
+ * lib/modules/<release>, and bin/cryptsetup, a wrapper that loads
+ * DM_CRYPT_MODULES with modprobe, then runs the real one.
  */
-export async function cryptsetupBundle(dir: string, cryptsetup: string): Promise<void> {
+export async function cryptsetupBundle(dir: string, cryptsetup: string, modulesRoot: string, release: string): Promise<void> {
+  const bundle = join(dir, BUNDLE);
+  await mkdir(bundle, { recursive: true });
+  await copyFile(cryptsetup, join(bundle, "cryptsetup"));
+  await chmod(join(bundle, "cryptsetup"), 0o755);
+  const libs = await sharedLibraries(cryptsetup);
+  const loader = libs.find((l) => basename(l).startsWith("ld-linux"));
+  if (!loader) throw new Error(`ldd ${cryptsetup} names no loader`);
+  for (const lib of libs) await copyFile(lib, join(bundle, basename(lib)));
+  await mkdir(join(dir, "lib/modules"), { recursive: true });
+  await $`cp -a ${join(modulesRoot, "lib/modules", release)} ${join(dir, "lib/modules", release)}`;
+  await rm(join(dir, "lib/modules", release, "build"), { force: true });
+  await rm(join(dir, "lib/modules", release, "source"), { force: true });
   await mkdir(join(dir, "bin"), { recursive: true });
-  await copyFile(cryptsetup, join(dir, "bin/cryptsetup"));
-  await chmod(join(dir, "bin/cryptsetup"), 0o755);
-  for (const lib of await libraries(cryptsetup)) {
-    const rel = lib.replace(/^\/usr\/lib\//, "lib/").replace(/^\/lib\//, "lib/");
-    if (!rel.startsWith("lib/")) throw new Error(`library outside /lib: ${lib}`);
-    await mkdir(join(dir, dirname(rel)), { recursive: true });
-    await copyFile(lib, join(dir, rel));
-  }
+  await writeFile(
+    join(dir, "bin/cryptsetup"),
+    `#!/bin/sh
+# test wrapper: dm-crypt is modular on the fixture kernel
+for m in ${DM_CRYPT_MODULES.join(" ")}; do modprobe "$m" || echo "cryptsetup wrapper: modprobe $m failed" >&2; done
+exec /${BUNDLE}/${basename(loader)} --library-path /${BUNDLE} /${BUNDLE}/cryptsetup "$@"
+`,
+    { mode: 0o755 },
+  );
 }

@@ -1,7 +1,7 @@
 // Disk images for the QEMU boot test, made by `shimboot build` from the
-// fixture shim (p2 holds the fixture's KERN-A; QEMU boots the test kernel with
-// -kernel instead, as the firmware would boot KERN-A), plus helpers for the
-// roots the tests boot: marker inits and NixOS-shaped generation trees.
+// fixture shim with the real kernel ("shim-kbuild": p2 is its KERN-A, which
+// QEMU boots as the firmware would), plus helpers for the roots the tests
+// boot: marker inits and NixOS-shaped generation trees.
 import { $ } from "zx";
 import { existsSync } from "node:fs";
 import { chmod, copyFile, cp, lutimes, mkdir, mkdtemp, rm, stat, symlink, truncate, writeFile } from "node:fs/promises";
@@ -146,7 +146,7 @@ async function rootTree(work: string, name: string, r: RootfsSpec): Promise<stri
   const dir = join(work, name);
   await mkdir(dir, { recursive: true });
   for (const d of ["dev", "proc", "sys", "tmp"]) await mkdir(join(dir, d), { recursive: true });
-  if (r.busybox ?? true) await installBusybox(dir, ["sh", "echo", "ls", "cat", "sync", "poweroff", "mount", "find"]);
+  if (r.busybox ?? true) await installBusybox(dir, ["sh", "echo", "ls", "cat", "sync", "poweroff", "mount", "find", "grep", "uname", "modprobe", "insmod", "lsmod", "dmesg"]);
   if (r.tree) await writeTree(dir, r.tree);
   return dir;
 }
@@ -190,8 +190,8 @@ async function appendRootfs(path: string, extra: RootfsSpec[], work: string): Pr
 
 /**
  * Builds the disk with `shimboot build` itself, from the fixture shim whose
- * initramfs holds a real static busybox and cgpt: the image the QEMU test
- * boots is the product's own output.
+ * kernel is real and whose initramfs holds a real static busybox and cgpt:
+ * the image the QEMU test boots is the product's own output.
  */
 export async function buildTestDisk(path: string, spec: BuiltDiskSpec): Promise<TestDisk> {
   const work = await mkdtemp(join(tmpdir(), "shimboot-disk-"));
@@ -207,7 +207,7 @@ export async function buildTestDisk(path: string, spec: BuiltDiskSpec): Promise<
       }
       env.SHIMBOOT_BOOTLOADER_DIR = merged;
     }
-    const r = await runCli(["build", "--shim", await fixture("shim-x86"), "--rootfs", dir, "--name", spec.rootfs.label, "--out", path, "--force", "--boot-timeout", String(spec.bootTimeout), "--drivers", spec.drivers ?? "none", "--extra-space", "4M"], { env });
+    const r = await runCli(["build", "--shim", await fixture("shim-kbuild"), "--rootfs", dir, "--name", spec.rootfs.label, "--out", path, "--force", "--boot-timeout", String(spec.bootTimeout), "--drivers", spec.drivers ?? "none", "--extra-space", "4M"], { env });
     if (r.code !== 0) throw new Error(`shimboot build failed (${r.code}): ${r.stderr}`);
     if (spec.extra?.length) await appendRootfs(path, spec.extra, work);
     const kernGuid = (await $`cgpt show -i 2 -u ${path}`).stdout.trim();

@@ -1,14 +1,14 @@
-// Boots a shimboot disk image in QEMU (TCG) the way a Chromebook would, as far
-// as the bootloader can tell: the test kernel stands in for the shim's KERN-A,
-// the stage-0 initramfs for its built-in factory initramfs (which finds the
-// kernel partition from kern_guid= and starts partition 3), and the serial
-// port is the console the test reads and types into.
-import { $ } from "zx";
+// Boots a shimboot disk image in QEMU (TCG) as a Chromebook boots it from
+// USB: the kernel of its boot partition (p2) with the signed command line, %U
+// replaced by p2's unique GUID, and no -initrd — what `shimboot run` does
+// (scripts/run/), with the serial port piped to the test, which reads it and
+// types into it.
 import { spawn } from "node:child_process";
-import { buildStage0 } from "./stage0.js";
-import { findTestKernel } from "./env.js";
-
-$.quiet = true;
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readBootKernel } from "../../scripts/run/boot-kernel.js";
+import { qemuArgs, type DiskBus } from "../../scripts/run/qemu-args.js";
 
 /** What the bootloader prints when it waits for a menu choice. */
 export const MENU_PROMPT = /shimboot> $/m;
@@ -25,13 +25,9 @@ export interface BootOptions {
    * the previous step, then is sent with a carriage return.
    */
   input?: InputStep[];
-  /** kern_guid= to pass; default: the unique GUID of the disk's best ChromeOS kernel partition. */
-  kernGuid?: string;
-  /** Extra kernel command-line words. */
-  append?: string;
+  /** How the disk is attached (default: a USB stick on xHCI). */
+  disk?: DiskBus;
   memoryMiB?: number;
-  /** Kernel modules stage 0 loads besides STAGE0_MODULES (drivers the shim's kernel would have built in). */
-  extraModules?: string[];
   /** Called with every chunk of serial output (debugging). */
   onOutput?: (chunk: string) => void;
 }
@@ -42,52 +38,23 @@ export interface BootResult {
   timedOut: boolean;
   exitCode: number | null;
   durationMs: number;
-}
-
-/** The unique GUID of the ChromeOS kernel partition the firmware would boot (highest priority). */
-export async function kernelPartitionGuid(image: string): Promise<string> {
-  const show = (await $`cgpt show -q ${image}`).stdout;
-  let best: { prio: number; index: number } | undefined;
-  for (const line of show.split("\n")) {
-    const m = /^\s*\d+\s+\d+\s+(\d+)\s+/.exec(line);
-    if (!m) continue;
-    const index = Number(m[1]);
-    const type = (await $`cgpt show -i ${index} -t ${image}`).stdout.trim().toUpperCase();
-    if (type !== "FE3A2A5D-4F32-41A7-B725-ACCC3285A309") continue;
-    const prio = Number((await $`cgpt show -i ${index} -P ${image}`).stdout.trim());
-    if (!best || prio > best.prio) best = { prio, index };
-  }
-  if (!best) throw new Error(`${image} has no ChromeOS kernel partition`);
-  return (await $`cgpt show -i ${best.index} -u ${image}`).stdout.trim();
+  /** the command line the kernel got */
+  cmdline: string;
 }
 
 /** Boots `image` (written to in place: use a throwaway copy) and collects the serial output. */
 export async function bootDisk(image: string, opts: BootOptions): Promise<BootResult> {
-  const kernel = findTestKernel();
-  if (!kernel) throw new Error("no test kernel");
-  const initrd = await buildStage0(opts.extraModules);
-  const kernGuid = opts.kernGuid ?? (await kernelPartitionGuid(image));
-  const append = [
-    "console=ttyS0",
-    "panic=-1", // with -no-reboot a panic ends the run at once
-    "loglevel=4",
-    `kern_guid=${kernGuid}`,
-    opts.append ?? "",
-  ].join(" ").trim();
-  const args = [
-    "-machine", "q35",
-    "-accel", "tcg",
-    "-m", String(opts.memoryMiB ?? 512),
-    "-smp", "1",
-    // -nographic without the monitor multiplexer: the serial port is stdio,
-    // typed bytes reach the guest unchanged
-    "-display", "none", "-vga", "none", "-monitor", "none", "-serial", "stdio",
-    "-no-reboot",
-    "-kernel", kernel.image,
-    "-initrd", initrd,
-    "-append", append,
-    "-drive", `file=${image},format=raw,if=virtio`,
-  ];
+  const work = await mkdtemp(join(tmpdir(), "shimboot-boot-"));
+  try {
+    const boot = await readBootKernel(image, work);
+    const args = qemuArgs({ image, kernel: boot.vmlinuz, cmdline: boot.cmdline, accel: "tcg", disk: opts.disk ?? "usb", memoryMiB: opts.memoryMiB ?? 512, cpus: 1, snapshot: false, monitor: false });
+    return { ...(await runGuest(args, opts)), cmdline: boot.cmdline };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function runGuest(args: string[], opts: BootOptions): Promise<Omit<BootResult, "cmdline">> {
   const started = Date.now();
   const child = spawn("qemu-system-x86_64", args, { stdio: ["pipe", "pipe", "pipe"] });
   let serial = "";

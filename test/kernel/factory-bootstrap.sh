@@ -1,18 +1,19 @@
 #!/bin/busybox sh
 # shellcheck shell=sh
 #
-# Stage 0 of the QEMU boot test: the /init of a small initramfs that stands in
-# for the factory shim's built-in initramfs (Google's factory_shim
-# bootstrap.sh, DESIGN.md §1.2). It does only what that script does on the way
-# to our bootloader, in the same order, so partition 3 is started exactly as on
-# a Chromebook:
+# bin/bootstrap.sh of the fixture shim's built-in initramfs: the factory
+# shim's hand-off (Google's factory_shim bootstrap.sh, DESIGN.md §1.2), run by
+# /init on the fixture's real kernel. It does only what that script does on
+# the way to the next stage, in the same order, so partition 3 of a shimboot
+# image is started exactly as on a Chromebook:
 #   kern_guid -> kernel partition -> partition + 1 (ChromeOS rootfs, > 1
 #   sector) -> mount read-only -> copy into a tmpfs -> (older shims: require
 #   dev_image/etc/lsb-factory on partition 1) -> move /sys /proc /dev ->
 #   switch_root to /sbin/init.
-# The one addition: Debian's kernel has virtio and ext4 as modules where the
-# shim's kernel has its storage drivers built in, so they are loaded first.
-# Any failure prints STAGE0-FAILED and powers off, so the test never hangs.
+# The kernel has its storage drivers built in (virtio-blk, xHCI,
+# usb-storage), as a shim kernel has. The command line has an empty
+# console=, so messages go to the serial port when there is one. Any failure
+# prints FACTORY-SHIM-FAILED and powers off, so a test never hangs.
 
 export PATH=/bin
 USB_MNT=/usb
@@ -22,12 +23,13 @@ NEWROOT_MNT=/newroot
 TMPFS_SIZE=256M
 
 info() {
-  echo "stage0: $*"
+  echo "factory shim: $*"
 }
 
 fail() {
-  echo "STAGE0-FAILED: $*"
-  cat /proc/partitions 2>/dev/null # test diagnostics
+  echo "FACTORY-SHIM-FAILED: $*"
+  cat /proc/partitions 2>/dev/null # diagnostics
+  sync
   poweroff -f
   sleep 10
   exit 1
@@ -37,17 +39,15 @@ mkdir -p /proc /sys /dev /tmp "$USB_MNT" "$STATEFUL_MNT" "$NEWROOT_MNT"
 mount -t proc proc /proc || fail "mount /proc"
 mount -t sysfs sysfs /sys || fail "mount /sys"
 mount -t devtmpfs devtmpfs /dev || fail "mount /dev"
-
-# Not in the shim: load the drivers the shim kernel has built in, in
-# dependency order (computed from modules.dep when this initramfs was built).
-while read -r ko; do
-  [ -n "$ko" ] || continue
-  insmod "/lib/modules/$ko" || fail "insmod $ko"
-done </lib/modules/load-order
+# console= is empty: write where a person (or the test) reads
+if [ -c /dev/ttyS0 ] && stty -F /dev/ttyS0 clocal 2>/dev/null; then
+  exec </dev/ttyS0 >/dev/ttyS0 2>&1
+fi
+info "started on $(uname -r)"
 
 # export_args: the kernel command line as KERN_ARG_<KEY>=value; only
-# kern_guid matters here. On a Chromebook the firmware substitutes %U with the
-# unique GUID of the kernel partition it booted; the test passes it directly.
+# kern_guid matters here. The firmware has replaced %U with the unique GUID
+# of the kernel partition it booted.
 KERN_ARG_KERN_GUID=""
 read -r cmdline </proc/cmdline
 for arg in $cmdline; do
@@ -57,9 +57,9 @@ for arg in $cmdline; do
 done
 [ -n "$KERN_ARG_KERN_GUID" ] || fail "no kern_guid= on the kernel command line"
 
-# wait_for_gpt_root: up to 20 tries a second apart (disks appear
-# asynchronously), `cgpt find -1 -u <kern_guid>` gives the kernel partition,
-# and the rootfs is always kernel partition + 1.
+# wait_for_gpt_root: up to 20 tries a second apart (USB disks appear late),
+# `cgpt find -1 -u <kern_guid>` gives the kernel partition, and the rootfs is
+# always kernel partition + 1.
 USB_DEV=""
 try=0
 while [ $try -lt 20 ]; do
@@ -76,10 +76,8 @@ while [ $try -lt 20 ]; do
   try=$((try + 1))
   sleep 1
 done
-# (test diagnostics, not in the shim: show what cgpt sees before failing)
-[ -n "$USB_DEV" ] || cgpt find -v -u "$KERN_ARG_KERN_GUID"
 [ -n "$USB_DEV" ] || fail "no partition follows the kernel partition with GUID $KERN_ARG_KERN_GUID"
-info "kernel partition $kern_dev, bootloader $USB_DEV"
+info "kernel partition $kern_dev, next stage $USB_DEV"
 
 # find_official_root: the disk must have a ChromeOS rootfs-typed partition,
 # and this one must be it; is_good_rootfs_partition: more than one sector.
