@@ -10,8 +10,8 @@ import type { RootfsInput } from "./lib/inputs.js";
 import { outputSizes, type OutputSizes } from "./lib/output.js";
 import { runMeasured, type RunOut } from "./lib/process.js";
 import { fmtGiB, log, seriesRow, SERIES_HEADERS, table } from "./lib/report.js";
-import { now, ratio, series, type Series } from "./lib/stats.js";
-import { buildArgs, buildSide, MEMORY_HEADERS, MEMORY_NOTE, memoryRow, settle, type BuildSide } from "./build-image.js";
+import { ratio, series, type Series } from "./lib/stats.js";
+import { buildArgs, buildSide, MEMORY_HEADERS, MEMORY_NOTE, memoryRow, settle, timeIt, type BuildSide } from "./build-image.js";
 
 export interface DirBuildResult {
   rootfs: RootfsInput;
@@ -36,12 +36,6 @@ export async function benchDirBuild(app: App, fx: Fixtures, rootfs: RootfsInput,
   const t = { cp: [] as number[], cpSync: [] as number[] };
   const runs: RunOut[] = [];
   let output: OutputSizes | null = null;
-  const timeIt = async (f: () => Promise<void>) => {
-    await settle();
-    const s = now();
-    await f();
-    return now() - s;
-  };
   for (let i = 0; i < rounds; i++) {
     log(`${rootfs.recipe.name}: round ${i + 1}/${rounds}: cp -a + sync, build --rootfs DIR, cp -a`);
     t.cpSync.push(await timeIt(cpDirSync));

@@ -38,6 +38,14 @@ export const buildArgs = (app: App, fx: Fixtures, rootfs: string, out: string, e
 /** Flushes every dirty page first, so that no run pays for an earlier one's writeback. */
 export const settle = async () => void (await $`sync`);
 
+/** Milliseconds `f` takes, started once earlier writes have reached the disk. */
+export async function timeIt(f: () => Promise<void>): Promise<number> {
+  await settle();
+  const s = now();
+  await f();
+  return now() - s;
+}
+
 export function buildSide(runs: RunOut[], output: OutputSizes): BuildSide {
   const toMiB = (k: number) => +(k / 1024).toFixed(1);
   const rss = runs.map((r) => r.maxRssKiB).filter((x): x is number => x !== null);
@@ -67,12 +75,6 @@ export async function benchImageBuild(app: App, fx: Fixtures, rootfs: RootfsInpu
   const t = { cp: [] as number[], cpSync: [] as number[] };
   const runs: RunOut[] = [];
   let output: OutputSizes | null = null;
-  const timeIt = async (f: () => Promise<void>) => {
-    await settle();
-    const s = now();
-    await f();
-    return now() - s;
-  };
   for (let i = 0; i < rounds; i++) {
     log(`${rootfs.recipe.name}: round ${i + 1}/${rounds}: cp + sync, build --rootfs IMAGE, cp`);
     t.cpSync.push(await timeIt(cpSync));
