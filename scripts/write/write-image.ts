@@ -16,6 +16,7 @@ import { debugfsWrite, fixupCommands, makeExtFs } from "./extfs.js";
 import { copyRootfsImage, growRootfsImage, shiftInto } from "./rootfs-image.js";
 import { writeGpt } from "./gpt.js";
 import { injectCommands, itemsFromTree, type InjectItem } from "./inject.js";
+import { allSteps } from "../lib/parallel.js";
 
 export interface WriteInputs {
   plan: Plan;
@@ -71,7 +72,7 @@ async function writeAroundDirRootfs(w: WriteInputs, rootfs: PlannedPartition): P
   await (await open(img, "wx", 0o600)).close(); // never follow or reuse an existing file; its final mode is set when it is renamed into place
   await truncate(img, plan.totalBytes);
   const at = { file: img, offset: offsetOf(rootfs) };
-  await Promise.all([(async () => (await writeRootfsDir(w, rootfs), await injectIntoRootfs(w, at)))(), writeHead(w, img)]);
+  await allSteps([(async () => (await writeRootfsDir(w, rootfs), await injectIntoRootfs(w, at)))(), writeHead(w, img)]);
 }
 
 /**
@@ -91,7 +92,7 @@ async function writeAroundImageRootfs(w: WriteInputs, rootfs: PlannedPartition, 
     await growRootfsImage({ from: c.from, img, bytes: rootfs.bytes, removeFeatures: c.removeFeatures, epoch, progress: w.progress });
     await injectIntoRootfs(w, { file: img, offset: 0 as Bytes });
   };
-  await Promise.all([grow(), writeHead(w, head)]);
+  await allSteps([grow(), writeHead(w, head)]);
   await shiftInto(img, offsetOf(rootfs));
   if (!(await copyDataExtents(head, img, 0 as Bytes))) await copyRange(head, 0 as Bytes, img, 0 as Bytes, offsetOf(rootfs));
   await truncate(img, plan.totalBytes); // resize2fs set the file's length to the file system's
@@ -100,7 +101,7 @@ async function writeAroundImageRootfs(w: WriteInputs, rootfs: PlannedPartition, 
 /** Every partition before the rootfs, side by side, into `file` at their planned offsets. */
 async function writeHead(w: WriteInputs, file: string): Promise<void> {
   const part = (role: PlannedPartition["role"]) => w.plan.partitions.find((p) => p.role === role);
-  await Promise.all([writeVendor(w, file, part("vendor")), writeKernel(w, file, part("kernel")!), writeState(w, file, part("state")!), writeBootloader(w, file, part("bootloader")!)]);
+  await allSteps([writeVendor(w, file, part("vendor")), writeKernel(w, file, part("kernel")!), writeState(w, file, part("state")!), writeBootloader(w, file, part("bootloader")!)]);
 }
 
 async function writeRootfsDir(w: WriteInputs, rootfs: PlannedPartition): Promise<void> {
