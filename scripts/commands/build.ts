@@ -3,18 +3,19 @@
 // is replaced only by a verified image (write/output.ts).
 import { resolve } from "node:path";
 import { setVerbose } from "../lib/exec.js";
-import { makeProgress } from "../lib/progress.js";
+import { makeProgress, type Progress } from "../lib/progress.js";
 import { formatBytes } from "../lib/units.js";
 import { makeWorkDir } from "../lib/workdir.js";
 import { planBuild } from "../plan/build-plan.js";
 import { makeManifest, type Manifest } from "../plan/manifest.js";
 import type { Plan } from "../plan/plan.js";
-import { resolveTarget } from "../plan/target.js";
-import { readBuildInputs, readDrivers } from "../read/build-inputs.js";
+import { resolveTarget, type Target } from "../plan/target.js";
+import { readBuildInputs, readDrivers, type BuildInputs } from "../read/build-inputs.js";
+import type { CpioEntry } from "../read/cpio.js";
 import { partitionSignature } from "../read/vboot-signature.js";
 import { keyfileName, nmKeyfile } from "../read/wifi.js";
 import { bootloaderOverlay, MANIFEST_PATH } from "../write/bootloader-overlay.js";
-import { checkDiskSpace, checkOutput, reserveTemp, writeVerifiedThenRename } from "../write/output.js";
+import { checkDiskSpace, checkOutput, reserveTemp, writeVerifiedThenRename, type TempImage } from "../write/output.js";
 import { copyRootfsImage } from "../write/rootfs-image.js";
 import type { RootfsInput } from "../read/rootfs-input.js";
 import type { Bytes } from "../lib/units.js";
@@ -35,68 +36,98 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   const outDir = await checkOutput(o.out, o.force);
   const work = await makeWorkDir();
   const tmp = o.dryRun ? null : reserveTemp(o.out, outDir);
-  // An image rootfs is copied (and hashed, in the same pass) from the moment
-  // it is read: the bulk of a build runs while the shim is read and planned.
-  let rootfsCopy: Promise<string> | null = null;
-  const stopCopy = new AbortController();
-  const startCopy = (rootfs: RootfsInput) => {
-    if (!tmp || rootfs.kind !== "image") return null;
-    const copy = checkDiskSpace(o.out, outDir, ((rootfs.blockCount - rootfs.freeBlocks) * rootfs.blockSize) as Bytes).then(() => copyRootfsImage(rootfs.path, tmp.path, stopCopy.signal));
-    copy.catch(() => {}); // awaited by writeImage
-    return (rootfsCopy = copy);
-  };
+  const copy = earlyRootfsCopy(o, outDir, tmp);
   try {
-    const inputs = await readBuildInputs(o, progress, startCopy);
-    // futility on the shim's KERN-A runs beside everything else; verify reuses its verdict for p2
-    const shimSignature = partitionSignature(o.shim, inputs.shim.kernelPartition);
-    shimSignature.catch(() => {}); // awaited in verify
+    const inputs = await readBuildInputs(o, progress, copy.start);
     try {
-      const target = await resolveTarget(inputs.shim, o.shim, o.board);
-      if (!target.board.known && !o.json) process.stderr.write(`shimboot: warning: board ${target.board.name} is not in the board table; using defaults for kernel ${target.version}\n`);
-      progress("harvesting drivers");
-      const drivers = await readDrivers(o, inputs, target.release, work.path);
-      const initramfs = inputs.shim.kernel.initramfs.found!.entries;
-      const overlay = await bootloaderOverlay(o);
-
-      const { plan, seed, shimSha, recoverySha } = await planBuild({ o, inputs, target, drivers, initramfs, overlay });
-      const manifest = makeManifest(o, inputs, target, plan, { shim: shimSha, recovery: recoverySha });
-      if (o.dryRun) return { plan, manifest: await manifest(), out: null };
-
-      await checkDiskSpace(o.out, outDir, plan.estimatedAllocatedBytes);
-      const write = (tmp: string) =>
-        writeImage({
-          plan,
-          tmpImage: tmp,
-          work: work.path,
-          initramfs,
-          overlay,
-          manifest: async () => ({ path: MANIFEST_PATH, content: JSON.stringify(await manifest(), null, 2) + "\n", mode: 0o644 }),
-          driversRoot: drivers?.root ?? null,
-          rootfsEntries: inputs.rootfs.kind === "dir" ? inputs.rootfs.entries : null,
-          wifiFiles: inputs.wifi.map((n) => ({ name: keyfileName(n.ssid), content: nmKeyfile(n, seed) })),
-          progress,
-          showProgress,
-          rootfsCopy,
-        });
-      const verify = (tmp: string) => {
-        progress("verifying");
-        const knownKernel = { sha256: inputs.shim.kernelSha256!, info: inputs.shim.kernel, signature: shimSignature };
-        return verifyBuiltImage(tmp, { shim: o.shim, shimKernelPartition: inputs.shim.kernelPartition, knownKernel, rootfsImage: inputs.rootfs.kind === "image" ? inputs.rootfs.path : null });
-      };
+      // futility on the shim's KERN-A runs beside everything else; verify reuses its verdict for p2
+      const shimSignature = partitionSignature(o.shim, inputs.shim.kernelPartition);
+      shimSignature.catch(() => {}); // awaited in verify
+      const planned = await planImage(o, inputs, work.path, progress);
+      if (o.dryRun) return { plan: planned.plan, manifest: await planned.manifest(), out: null };
+      await checkDiskSpace(o.out, outDir, planned.plan.estimatedAllocatedBytes);
       // Wi-Fi passwords inside: owner only
-      await writeVerifiedThenRename(o.out, tmp!, plan.inject.wifiNetworks.length ? 0o600 : 0o644, write, verify);
-      progress(`done: ${o.out} (${formatBytes(plan.totalBytes)})`);
-      return { plan, manifest: await manifest(), out: resolve(o.out) };
+      const mode = planned.plan.inject.wifiNetworks.length ? 0o600 : 0o644;
+      await writeVerifiedThenRename(o.out, tmp!, mode, (t) => write(t, planned, inputs, work.path, copy.started(), progress, showProgress), (t) => verify(t, o, inputs, shimSignature, progress));
+      progress(`done: ${o.out} (${formatBytes(planned.plan.totalBytes)})`);
+      return { plan: planned.plan, manifest: await planned.manifest(), out: resolve(o.out) };
     } finally {
       await inputs.close();
     }
   } finally {
-    // a build that stops early stops the copy too, before its file is removed
-    stopCopy.abort();
-    await (rootfsCopy as Promise<string> | null)?.catch(() => {});
+    await copy.stop(); // before its file is removed
     await tmp?.discard();
     await work.dispose();
   }
+}
+
+/**
+ * An image rootfs is copied (and hashed, in the same pass) into the
+ * temporary image from the moment it is read: the bulk of a build runs while
+ * the shim is read and the image planned. A build that stops early stops it.
+ */
+function earlyRootfsCopy(o: BuildOptions, outDir: string, tmp: TempImage | null) {
+  let copy: Promise<string> | null = null;
+  const abort = new AbortController();
+  return {
+    start(rootfs: RootfsInput): Promise<string> | null {
+      if (!tmp || rootfs.kind !== "image") return null;
+      copy = checkDiskSpace(o.out, outDir, ((rootfs.blockCount - rootfs.freeBlocks) * rootfs.blockSize) as Bytes).then(() => copyRootfsImage(rootfs.path, tmp.path, abort.signal));
+      copy.catch(() => {}); // awaited by writeImage
+      return copy;
+    },
+    started: () => copy,
+    async stop() {
+      abort.abort();
+      await copy?.catch(() => {});
+    },
+  };
+}
+
+interface PlannedImage {
+  plan: Plan;
+  seed: string;
+  manifest: () => Promise<Manifest>;
+  target: Target;
+  drivers: Awaited<ReturnType<typeof readDrivers>>;
+  initramfs: CpioEntry[];
+  overlay: Awaited<ReturnType<typeof bootloaderOverlay>>;
+}
+
+/** The board and kernel, the harvested drivers, the bootloader overlay, then the plan and its manifest. */
+async function planImage(o: BuildOptions, inputs: BuildInputs, work: string, progress: Progress): Promise<PlannedImage> {
+  const target = await resolveTarget(inputs.shim, o.shim, o.board);
+  if (!target.board.known && !o.json) process.stderr.write(`shimboot: warning: board ${target.board.name} is not in the board table; using defaults for kernel ${target.version}\n`);
+  progress("harvesting drivers");
+  const drivers = await readDrivers(o, inputs, target.release, work);
+  const initramfs = inputs.shim.kernel.initramfs.found!.entries;
+  const overlay = await bootloaderOverlay(o);
+  const { plan, seed, shimSha, recoverySha } = await planBuild({ o, inputs, target, drivers, initramfs, overlay });
+  const manifest = makeManifest(o, inputs, target, plan, { shim: shimSha, recovery: recoverySha });
+  return { plan, seed, manifest, target, drivers, initramfs, overlay };
+}
+
+function write(tmpImage: string, p: PlannedImage, inputs: BuildInputs, work: string, rootfsCopy: Promise<string> | null, progress: Progress, showProgress: boolean): Promise<void> {
+  return writeImage({
+    plan: p.plan,
+    tmpImage,
+    work,
+    initramfs: p.initramfs,
+    overlay: p.overlay,
+    manifest: async () => ({ path: MANIFEST_PATH, content: JSON.stringify(await p.manifest(), null, 2) + "\n", mode: 0o644 }),
+    driversRoot: p.drivers?.root ?? null,
+    rootfsEntries: inputs.rootfs.kind === "dir" ? inputs.rootfs.entries : null,
+    wifiFiles: inputs.wifi.map((n) => ({ name: keyfileName(n.ssid), content: nmKeyfile(n, p.seed) })),
+    progress,
+    showProgress,
+    rootfsCopy,
+  });
+}
+
+function verify(tmpImage: string, o: BuildOptions, inputs: BuildInputs, shimSignature: ReturnType<typeof partitionSignature>, progress: Progress): Promise<void> {
+  progress("verifying");
+  const knownKernel = { sha256: inputs.shim.kernelSha256!, info: inputs.shim.kernel, signature: shimSignature };
+  return verifyBuiltImage(tmpImage, { shim: o.shim, shimKernelPartition: inputs.shim.kernelPartition, knownKernel, rootfsImage: inputs.rootfs.kind === "image" ? inputs.rootfs.path : null });
 }
 
 export function formatPlan(plan: Plan): string {
