@@ -64,6 +64,10 @@ for pkg in coreutils findutils diffutils sed grep gawk tar gzip bzip2 xz-utils m
 done
 for cmd in awk cc gcc cpp as ld ld.bfd ar nm objcopy objdump readelf strip ranlib size strings; do link "$cmd"; done
 export SHIMBOOT_TEST_CRYPTSETUP="$bin/cryptsetup"
+# nixpkgs' e2fsprogs (1.47.4) reads tarballs (mke2fs -d -), Debian 12's 1.47.0
+# does not: stand in with bookworm-backports' 1.47.2, unpacked privately
+e2fs="$(bash "$repo/test/tools/e2fsprogs-backports.sh")"
+for tool in "$e2fs"/*; do ln -sf "$tool" "$bin/$(basename "$tool")"; done
 
 # 3. hide the Debian paths
 for d in /lib/modules /boot /usr/share/vboot /usr/src; do mount -t tmpfs -o size=1m,mode=755 none "$d"; done
