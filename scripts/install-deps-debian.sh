@@ -11,6 +11,8 @@ packages=(
   qemu-system-x86 linux-image-amd64 shellcheck binwalk time cryptsetup-bin
   # tests: the fixture shim's real kernel (test/kernel/), built from source
   linux-source-6.1 gcc make libc6-dev bc bison flex libelf-dev
+  # tests: npm run test:sandbox links what nixpkgs' stdenv has (gawk among it)
+  gawk patch file
 )
 missing=()
 for p in "${packages[@]}"; do
