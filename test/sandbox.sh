@@ -50,7 +50,8 @@ bin="$work/bin"
 mkdir -p "$bin"
 link() {
   local p
-  p="$(command -v "$1" || true)"
+  # the system's own tools, never a user's shims (pyenv's python3 under /root)
+  p="$(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v "$1" || true)"
   [[ -n $p ]] || { echo "test/sandbox.sh: $1 is not installed (scripts/install-deps-debian.sh)" >&2; exit 1; }
   ln -sf "$p" "$bin/$1"
 }

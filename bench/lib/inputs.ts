@@ -45,10 +45,11 @@ export const ROOTFS_4G: TreeRecipe = { name: "rootfs-4g", version: 1, big: { cou
 export const ROOTFS_SMALL: TreeRecipe = { name: "rootfs-small", version: 1, big: { count: 1, bytes: 2 << 20 }, small: { dirs: 4, perDir: 50, minBytes: 100, maxBytes: 16000 }, symlinks: 20, imageSize: null };
 
 export async function extUsage(spec: string): Promise<{ blockSize: number; blockCount: number; freeBlocks: number } | null> {
-  const r = await $`dumpe2fs -h ${spec}`.nothrow();
-  if (r.exitCode !== 0) return null;
+  // debugfs, not dumpe2fs: dumpe2fs >= 1.47.2 refuses a ?offset= spec
+  const r = await $`debugfs -R ${"stats -h"} ${spec}`.nothrow();
   const f = (name: string) => Number(new RegExp(`^${name}:\\s*(\\d+)`, "m").exec(r.stdout)?.[1] ?? NaN);
-  return { blockSize: f("Block size"), blockCount: f("Block count"), freeBlocks: f("Free blocks") };
+  const u = { blockSize: f("Block size"), blockCount: f("Block count"), freeBlocks: f("Free blocks") };
+  return r.exitCode === 0 && Object.values(u).every(Number.isFinite) ? u : null;
 }
 
 const smallSize = (r: TreeRecipe, i: number) => ((i * 7919) % (r.small.maxBytes - r.small.minBytes)) + r.small.minBytes;

@@ -129,10 +129,15 @@ export interface Superblock {
   externalJournal: boolean;
 }
 
-/** The superblock (dumpe2fs -h), or null when there is no ext2/3/4 file system there. */
+/**
+ * The superblock (debugfs `stats -h`), or null when there is no ext2/3/4
+ * file system there. Not dumpe2fs: from 1.47.2 on it refuses a `?offset=`
+ * spec ("Unable to resolve '-h'"), which debugfs, e2fsck and tune2fs take.
+ */
 export async function readSuperblock(fs: ExtFs): Promise<Superblock | null> {
-  const r = await run("dumpe2fs", ["-h", fs.spec]);
-  return r.exitCode === 0 ? parseSuperblock(r.stdout) : null;
+  const r = await run("debugfs", ["-R", "stats -h", fs.spec], { maxStdout: MAX_FILE_BYTES });
+  if (r.exitCode !== 0 || NOT_OPENED.test(r.stderr)) return null;
+  return parseSuperblock(r.stdout);
 }
 
 /** dumpe2fs -h's (and debugfs `stats -h`'s) listing of a superblock; null when it is not one. */

@@ -31,12 +31,12 @@ afterAll(() => t.cleanup());
 describe("shimboot build --rootfs IMAGE", () => {
   it("keeps the image's content and label", async () => {
     expect(await catFile(img, 4, "/etc/hostname")).toBe("shimboot\n");
-    const out = (await $`dumpe2fs -h ${await partitionSpec(img, 4)}`).stdout;
+    const out = (await $`debugfs -R ${"stats -h"} ${await partitionSpec(img, 4)}`).stdout;
     expect(out).toMatch(/Filesystem volume name:\s+nixos/);
   });
 
   it("grows the file system to fill its partition", async () => {
-    const out = (await $`dumpe2fs -h ${await partitionSpec(img, 4)}`).stdout;
+    const out = (await $`debugfs -R ${"stats -h"} ${await partitionSpec(img, 4)}`).stdout;
     const blocks = Number(/Block count:\s+(\d+)/.exec(out)![1]);
     const blockSize = Number(/Block size:\s+(\d+)/.exec(out)![1]);
     const sectors = Number((await $`cgpt show -i 4 -s ${img}`).stdout);

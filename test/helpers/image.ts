@@ -58,7 +58,8 @@ export async function statPath(img: string, index: number, path: string) {
 }
 
 export async function features(img: string, index: number): Promise<string[]> {
-  const out = (await $`dumpe2fs -h ${await partitionSpec(img, index)}`).stdout;
+  // debugfs, not dumpe2fs: dumpe2fs >= 1.47.2 refuses a ?offset= spec
+  const out = (await $`debugfs -R ${"stats -h"} ${await partitionSpec(img, index)}`).stdout;
   return (/^Filesystem features:\s*(.*)$/m.exec(out)?.[1] ?? "").trim().split(/\s+/);
 }
 

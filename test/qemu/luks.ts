@@ -31,7 +31,7 @@ export async function makeLuksImage(out: string, tree: string, passphrase: strin
   const headerReserve = 32; // MiB: the LUKS2 header (16 MiB by default) fits in half of it
   await $`mke2fs -q -F -t ext4 -d ${tree} ${out} ${`${fsMiB * 1024}k`}`;
   await truncate(out, (fsMiB + headerReserve) * MiB);
-  await $({ input: passphrase })`cryptsetup reencrypt --encrypt --type luks2 --batch-mode --key-file=- --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --reduce-device-size ${`${headerReserve}M`} ${out}`;
+  await $({ input: passphrase })`cryptsetup reencrypt --encrypt --type luks2 --batch-mode --disable-locks --key-file=- --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --reduce-device-size ${`${headerReserve}M`} ${out}`;
   // the encryption must have completed (no reencryption left in the header)
   const dump = (await $`cryptsetup luksDump ${out}`).stdout;
   if (!/^Version:\s+2$/m.test(dump) || /reencrypt/i.test(dump)) throw new Error(`${out} is not a finished LUKS2 container:\n${dump}`);
