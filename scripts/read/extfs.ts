@@ -135,7 +135,8 @@ export interface Superblock {
  * spec ("Unable to resolve '-h'"), which debugfs, e2fsck and tune2fs take.
  */
 export async function readSuperblock(fs: ExtFs): Promise<Superblock | null> {
-  const r = await run("debugfs", ["-R", "stats -h", fs.spec], { maxStdout: MAX_FILE_BYTES });
+  // -c (catastrophic mode): no bitmaps read, so damaged group descriptors still show the superblock
+  const r = await run("debugfs", ["-c", "-R", "stats -h", fs.spec], { maxStdout: MAX_FILE_BYTES });
   if (r.exitCode !== 0 || NOT_OPENED.test(r.stderr)) return null;
   return parseSuperblock(r.stdout);
 }

@@ -103,7 +103,7 @@ async function inspect(fs: ExtFs, paths: string[], files: string[]): Promise<Ext
   const stats = new Map<string, PathStat | null>(paths.map((p, i) => [p, out ? parseStat(out[1 + i]!) : null]));
   await slowLinkTargets(fs, stats);
   return {
-    // dumpe2fs reads a superblock where debugfs cannot open the file system (damaged group descriptors)
+    // debugfs -c reads a superblock where a plain open fails (damaged group descriptors)
     superblock: (out && parseSuperblock(out[0]!)) ?? (await readSuperblock(fs)),
     stats,
     files: new Map(files.map((f, i) => [f, out ? out[1 + paths.length + i]! : null])),

@@ -30,7 +30,7 @@ export async function checkFileSystem(list: CheckList, c: FsCheck): Promise<Supe
   const p = c.partition;
   const sb = c.superblock;
   if (!sb) {
-    list.fail(id, `${c.where}: no ext2/ext4 file system at sector ${p.start} (dumpe2fs finds no superblock)`, p.index);
+    list.fail(id, `${c.where}: no ext2/ext4 file system at sector ${p.start} (no superblock found)`, p.index);
     return null;
   }
   const fsBytes = sb.blockCount * sb.blockSize;
