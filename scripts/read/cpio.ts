@@ -76,6 +76,23 @@ export function looksLikeCpio(buf: Buffer, at = 0): boolean {
  * zero padding) until the data ends. Throws CpioError on anything malformed.
  * Returns entries in archive order, later duplicates replacing earlier ones.
  */
+/**
+ * Whether the kernel's unpacker makes this entry, given what the archive
+ * made before it (init/initramfs.c, clean_path): an inode of another kind at
+ * the name is removed first, but a directory only when it is empty; and
+ * nothing is made below a name that is not a directory (a symlink there is
+ * not followed here, where the kernel would follow it to a directory).
+ */
+function kernelWouldMake(made: Map<string, CpioEntry>, path: string, kind: CpioEntry["kind"]): boolean {
+  const prev = made.get(path);
+  if (prev?.kind === "dir" && kind !== "dir" && [...made.keys()].some((p) => p.startsWith(`${path}/`))) return false;
+  for (let i = path.indexOf("/"); i > 0; i = path.indexOf("/", i + 1)) {
+    const up = made.get(path.slice(0, i));
+    if (up && up.kind !== "dir") return false;
+  }
+  return true;
+}
+
 export function parseCpio(buf: Buffer): { entries: CpioEntry[]; archives: number } {
   const byPath = new Map<string, CpioEntry>();
   // hard links: newc stores the data once, on the last entry of the group
@@ -134,6 +151,7 @@ export function parseCpio(buf: Buffer): { entries: CpioEntry[]; archives: number
     const path = rawName.replace(/^(\.\/|\/)+/, "").replace(/\/+$/, "");
     if (path === ".") continue;
     if (path.split("/").includes("..")) throw new CpioError(`cpio entry ${rawName} escapes the archive root`);
+    if (!kernelWouldMake(byPath, path, kind)) continue;
     const data = buf.subarray(dataStart, dataEnd);
     if (kind === "file" && buf.toString("latin1", pos0, pos0 + 6) === "070702" && byteSum(data) !== check) {
       throw new CpioError(`cpio entry ${rawName} fails its data checksum (the kernel stops unpacking there)`);

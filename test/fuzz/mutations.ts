@@ -159,3 +159,21 @@ export function describeCase(c: Case): string {
   });
   return `${c.region}${c.fixCrc ? "+crc" : ""} [${e.join(" ")}]`;
 }
+
+/** A case as describeCase prints it (the fuzz summary), read back: to replay it or keep it as a test. */
+export function parseCase(text: string): Case {
+  const m = /^([\w-]+?)(\+crc)? \[(.*)\]$/.exec(text.trim());
+  if (!m) throw new Error(`not a case: ${text}`);
+  const edits = m[3]!.split(" ").filter(Boolean).map((e): Edit => {
+    const flip = /^flip@(\d+):(\d)$/.exec(e);
+    if (flip) return { kind: "flip", at: Number(flip[1]), bit: Number(flip[2]) };
+    const zero = /^zero@(\d+)\+(\d+)$/.exec(e);
+    if (zero) return { kind: "zero", at: Number(zero[1]), length: Number(zero[2]) };
+    const cut = /^cut@(\d+)(\/512)?$/.exec(e);
+    if (cut) return { kind: "cut", at: Number(cut[1]), sector: !!cut[2] };
+    const v = /^(byte|u16|u32|u64)@(\d+)=([0-9a-f]+)$/.exec(e);
+    if (!v) throw new Error(`not an edit: ${e}`);
+    return v[1] === "u64" ? { kind: "u64", at: Number(v[2]), value: BigInt(`0x${v[3]}`) } : { kind: v[1] as "byte" | "u16" | "u32", at: Number(v[2]), value: parseInt(v[3]!, 16) };
+  });
+  return { region: m[1] as RegionName, edits, fixCrc: !!m[2] };
+}

@@ -214,7 +214,9 @@ async function runKernel(bench: Workbench, t: Target, c: Case, region: Region) {
     await rm(work, { recursive: true, force: true });
     await mkdir(work, { recursive: true });
     try {
-      await harvestDrivers({ work, shimRoot: shim.rootfs!.fs, kernelRelease: target.release, recoveryRoot: null, extraFirmware: null });
+      // a pristine ROOT-A, named as the damaged copy's (in a build, kernel and ROOT-A are one file)
+      const shimRoot = { ...shim.rootfs!.fs, where: `${path} partition 3 (ROOT-A)` };
+      await harvestDrivers({ work, shimRoot, kernelRelease: target.release, recoveryRoot: null, extraFirmware: null });
     } finally {
       await rm(work, { recursive: true, force: true });
     }

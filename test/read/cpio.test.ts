@@ -58,6 +58,21 @@ describe("cpio symlinks as the kernel creates them", () => {
     expect(entries.map((e) => e.path)).toEqual(["e"]);
   });
 
+  it("keeps a directory that holds entries when the archive later names it a symlink (the kernel's rmdir fails)", () => {
+    const { entries } = parseCpio(archive(newc("bin", 0o40755), newc("bin/busybox", 0o100755, "x"), newc("bin", S_IFLNK, "busybox")));
+    expect(entries.map((e) => [e.path, e.kind])).toEqual([["bin", "dir"], ["bin/busybox", "file"]]);
+  });
+
+  it("replaces an empty directory that the archive later names a symlink", () => {
+    const { entries } = parseCpio(archive(newc("lib", 0o40755), newc("lib", S_IFLNK, "usr/lib")));
+    expect(entries).toMatchObject([{ path: "lib", kind: "symlink", target: "usr/lib" }]);
+  });
+
+  it("makes nothing below a name that is a file", () => {
+    const { entries } = parseCpio(archive(newc("etc", 0o100644, "x"), newc("etc/passwd", 0o100644, "root")));
+    expect(entries.map((e) => e.path)).toEqual(["etc"]);
+  });
+
   it("ends a name at its first NUL", () => {
     const { entries } = parseCpio(archive(newc("bin/sh\0tail", S_IFLNK, "busybox")));
     expect(entries[0]?.path).toBe("bin/sh");
