@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
   # the CLI's runtime tools
   cgpt vboot-kernel-utils vboot-utils e2fsprogs xfsprogs fakeroot kmod
-  xz-utils zstd lz4 bzip2 cpio nix-bin util-linux
+  xz-utils zstd lz4 lzop bzip2 cpio nix-bin util-linux
   # tests: fixture building, reference tools, the QEMU boot test
   busybox-static u-boot-tools device-tree-compiler binutils
   qemu-system-x86 linux-image-amd64 shellcheck binwalk time cryptsetup-bin

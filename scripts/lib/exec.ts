@@ -21,6 +21,7 @@ const packages: Record<string, string> = {
   xz: "xz-utils",
   zstd: "zstd",
   lz4: "lz4",
+  lzop: "lzop",
   bzip2: "bzip2",
   fakeroot: "fakeroot",
   depmod: "kmod",
