@@ -31,9 +31,15 @@ const NOT_OPENED = /while trying to open|Filesystem not open|Bad magic number|Co
 /** More than any file shimboot reads out of a file system (lsb-release, the manifest) ever holds. */
 const MAX_FILE_BYTES = 16 * 2 ** 20;
 
+/** debugfs with its output bounded: a damaged file system can make it print without end. */
+async function boundedDebugfs(fs: ExtFs, what: string, args: string[], input?: string) {
+  const r = await run("debugfs", [...args, fs.spec], { input, maxStdout: MAX_FILE_BYTES });
+  if (r.stdout.length > MAX_FILE_BYTES) throw new UserError(fs.where, `${what}: prints more than ${MAX_FILE_BYTES / 2 ** 20} MiB; the file system is damaged`, "fetch the image again");
+  return r;
+}
+
 async function debugfs(fs: ExtFs, request: string) {
-  const r = await run("debugfs", ["-R", request, fs.spec], { maxStdout: MAX_FILE_BYTES });
-  if (r.stdout.length > MAX_FILE_BYTES) throw new UserError(fs.where, `${request}: prints more than ${MAX_FILE_BYTES / 2 ** 20} MiB; the file system is damaged`, "fetch the image again");
+  const r = await boundedDebugfs(fs, request, ["-R", request]);
   const stderr = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, "").trim();
   if (r.exitCode !== 0 || NOT_OPENED.test(stderr)) {
     throw new UserError(fs.where, "is not a readable ext2/ext4 file system", "the partition is damaged or was not formatted");
@@ -79,8 +85,7 @@ export async function listDir(fs: ExtFs, path: string): Promise<DirEntry[] | nul
  */
 export async function debugfsBatch(fs: ExtFs, commands: string[]): Promise<string[] | null> {
   if (commands.length === 0) return [];
-  const r = await run("debugfs", ["-f", "-", fs.spec], { input: commands.map((c) => `${c}\n`).join(""), maxStdout: MAX_FILE_BYTES });
-  if (r.stdout.length > MAX_FILE_BYTES) throw new UserError(fs.where, `debugfs prints more than ${MAX_FILE_BYTES / 2 ** 20} MiB; the file system is damaged`, "fetch the image again");
+  const r = await boundedDebugfs(fs, "debugfs", ["-f", "-"], commands.map((c) => `${c}\n`).join(""));
   if (r.exitCode !== 0 || NOT_OPENED.test(r.stderr)) return null;
   const out: string[] = [];
   let at = r.stdout.indexOf(`debugfs: ${commands[0]}\n`);
@@ -136,7 +141,7 @@ export interface Superblock {
  */
 export async function readSuperblock(fs: ExtFs): Promise<Superblock | null> {
   // -c (catastrophic mode): no bitmaps read, so damaged group descriptors still show the superblock
-  const r = await run("debugfs", ["-c", "-R", "stats -h", fs.spec], { maxStdout: MAX_FILE_BYTES });
+  const r = await boundedDebugfs(fs, "stats -h", ["-c", "-R", "stats -h"]);
   if (r.exitCode !== 0 || NOT_OPENED.test(r.stderr)) return null;
   return parseSuperblock(r.stdout);
 }
