@@ -12,11 +12,11 @@ import type { Plan } from "../plan/plan.js";
 import { resolveTarget, type Target } from "../plan/target.js";
 import { readBuildInputs, readDrivers, type BuildInputs } from "../read/build-inputs.js";
 import type { CpioEntry } from "../read/cpio.js";
-import { partitionSignature } from "../read/vboot-signature.js";
 import { keyfileName, nmKeyfile } from "../read/wifi.js";
 import { bootloaderOverlay, MANIFEST_PATH } from "../write/bootloader-overlay.js";
 import { checkDiskSpace, checkOutput, reserveTemp, writeVerifiedThenRename, type TempImage } from "../write/output.js";
 import { copyRootfsImage } from "../write/rootfs-image.js";
+import { copyAndHash } from "../write/block-copy.js";
 import type { RootfsInput } from "../read/rootfs-input.js";
 import type { Bytes } from "../lib/units.js";
 import { writeImage } from "../write/write-image.js";
@@ -40,15 +40,12 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
   try {
     const inputs = await readBuildInputs(o, progress, copy.start);
     try {
-      // futility on the shim's KERN-A runs beside everything else; verify reuses its verdict for p2
-      const shimSignature = partitionSignature(o.shim, inputs.shim.kernelPartition);
-      shimSignature.catch(() => {}); // awaited in verify
       const planned = await planImage(o, inputs, work.path, progress);
       if (o.dryRun) return { plan: planned.plan, manifest: await planned.manifest(), out: null };
       await checkDiskSpace(o.out, outDir, planned.plan.estimatedAllocatedBytes);
       // Wi-Fi passwords inside: owner only
       const mode = planned.plan.inject.wifiNetworks.length ? 0o600 : 0o644;
-      await writeVerifiedThenRename(o.out, tmp!, mode, (t) => write(t, planned, inputs, work.path, copy.started(), progress, showProgress), (t) => verify(t, o, inputs, shimSignature, progress));
+      await writeVerifiedThenRename(o.out, tmp!, mode, (t) => write(t, planned, inputs, work.path, copy.started(), progress, showProgress), (t) => verify(t, o, inputs, progress));
       progress(`done: ${o.out} (${formatBytes(planned.plan.totalBytes)})`);
       return { plan: planned.plan, manifest: await planned.manifest(), out: resolve(o.out) };
     } finally {
@@ -71,7 +68,8 @@ function earlyRootfsCopy(o: BuildOptions, outDir: string, tmp: TempImage | null)
   const abort = new AbortController();
   return {
     start(rootfs: RootfsInput): Promise<string> | null {
-      if (!tmp || rootfs.kind !== "image") return null;
+      if (rootfs.kind !== "image") return null;
+      if (!tmp) return hashOnly(rootfs.path); // --dry-run: the manifest still names the image
       copy = checkDiskSpace(o.out, outDir, ((rootfs.blockCount - rootfs.freeBlocks) * rootfs.blockSize) as Bytes).then(() => copyRootfsImage(rootfs.path, tmp.path, abort.signal));
       copy.catch(() => {}); // awaited by writeImage
       return copy;
@@ -82,6 +80,12 @@ function earlyRootfsCopy(o: BuildOptions, outDir: string, tmp: TempImage | null)
       await copy?.catch(() => {});
     },
   };
+}
+
+function hashOnly(path: string): Promise<string> {
+  const p = copyAndHash(path, null, 0 as Bytes);
+  p.catch(() => {}); // awaited with the manifest
+  return p;
 }
 
 interface PlannedImage {
@@ -124,9 +128,10 @@ function write(tmpImage: string, p: PlannedImage, inputs: BuildInputs, work: str
   });
 }
 
-function verify(tmpImage: string, o: BuildOptions, inputs: BuildInputs, shimSignature: ReturnType<typeof partitionSignature>, progress: Progress): Promise<void> {
+function verify(tmpImage: string, o: BuildOptions, inputs: BuildInputs, progress: Progress): Promise<void> {
   progress("verifying");
-  const knownKernel = { sha256: inputs.shim.kernelSha256!, info: inputs.shim.kernel, signature: shimSignature };
+  // futility judged the shim's KERN-A while it was read; verify reuses the verdict for p2 of the same bytes
+  const knownKernel = { sha256: inputs.shim.kernelSha256!, info: inputs.shim.kernel, signature: inputs.shim.kernelSignature! };
   return verifyBuiltImage(tmpImage, { shim: o.shim, shimKernelPartition: inputs.shim.kernelPartition, knownKernel, rootfsImage: inputs.rootfs.kind === "image" ? inputs.rootfs.path : null });
 }
 

@@ -1,5 +1,6 @@
 // shimboot/manifest.json on partition 3: what the image was built from and
-// how. An image rootfs's SHA-256 is filled in once its hash finishes.
+// how. An image rootfs's block hash (write/block-copy.ts) is filled in once
+// its copy finishes.
 import { basename } from "node:path";
 import type { BuildOptions } from "../commands/build-options.js";
 import type { BuildInputs } from "../read/build-inputs.js";
@@ -22,7 +23,7 @@ function manifestValue(o: BuildOptions, inputs: BuildInputs, target: Target, pla
     inputs: {
       shim: { file: basename(o.shim), sha256: sha.shim },
       recovery: o.recovery ? { file: basename(o.recovery), sha256: sha.recovery } : null,
-      rootfs: rootfs.kind === "dir" ? { kind: "dir", listingSha256: rootfs.identity } : { kind: "image", sha256: null as string | null },
+      rootfs: rootfs.kind === "dir" ? { kind: "dir", listingSha256: rootfs.identity } : { kind: "image", blockSha256: null as string | null },
       firmware: o.firmware ? { dir: basename(o.firmware) } : null,
     },
     drivers: plan.drivers,
@@ -34,7 +35,7 @@ function manifestValue(o: BuildOptions, inputs: BuildInputs, target: Target, pla
 export function makeManifest(o: BuildOptions, inputs: BuildInputs, target: Target, plan: Plan, sha: { shim: string; recovery: string | null }): () => Promise<Manifest> {
   const manifest = manifestValue(o, inputs, target, plan, sha);
   return async () => {
-    if (inputs.hashes.rootfsImage) manifest.inputs.rootfs = { kind: "image", sha256: await inputs.hashes.rootfsImage };
+    if (inputs.hashes.rootfsImage) manifest.inputs.rootfs = { kind: "image", blockSha256: await inputs.hashes.rootfsImage };
     return manifest;
   };
 }

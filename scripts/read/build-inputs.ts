@@ -1,6 +1,7 @@
 // Everything `shimboot build` reads before it plans: the shim, the recovery
 // image, the rootfs, Wi-Fi credentials, and the checks that each is usable.
-// The SHA-256 of each image runs in a worker thread while the rest is read.
+// The shim's and the recovery's SHA-256 are streamed while the rest is read;
+// an image rootfs's block hash comes from whoever copies it (onRootfs).
 import { stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -51,12 +52,12 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress, onRoo
   rootfsRead.catch(() => {}); // awaited below, after the shim's and the recovery's errors
   try {
     progress("reading the shim");
-    const shim = await readShim(o.shim);
+    const shim = await readShim(o.shim, { signature: true });
     opened.push(shim);
     const hashes = { shim: hashLater(o.shim), recovery: o.recovery ? hashLater(o.recovery) : null, rootfsImage: null as Promise<string> | null };
     const recovery = o.recovery ? await readRecovery(o.recovery, opened) : null;
     const rootfs = await rootfsRead;
-    if (rootfs.kind === "image") hashes.rootfsImage = (copyHash as Promise<string> | null) ?? hashLater(rootfs.path);
+    if (rootfs.kind === "image") hashes.rootfsImage = copyHash;
     if (!rootfs.hasInit) throw new UserError(o.rootfs, "--rootfs has no /sbin/init", "a NixOS rootfs from `nix build .#rootfs-<board>` has one; a bare directory needs sbin/init");
     const wifi = o.wifi ? await readWifiCredentials(o.wifi) : [];
     await checkDirectoryOptions(o, shim);

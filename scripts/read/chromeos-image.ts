@@ -10,6 +10,7 @@ import { debugfsBatch, extFsAt, listDirs, parseLs, walkTree, type ExtFs } from "
 import { readPartitionTable, type Partition, type PartitionTable } from "./gpt.js";
 import { ImageFile } from "./image-file.js";
 import { readKernel, type KernelInfo } from "./kernel.js";
+import { vbootProblem, type KernelSignature } from "./vboot-signature.js";
 import { parseLsbRelease } from "./lsb-release.js";
 
 export type ImageKind = "rma-shim" | "recovery" | "shimboot" | "not-chromeos";
@@ -45,6 +46,8 @@ export interface ChromeOsImage {
   kernel: KernelInfo | null;
   /** SHA-256 of the kernel partition's bytes that `kernel` was read from */
   kernelSha256: string | null;
+  /** futility's verdict on those very bytes, when asked for (ReadOptions.signature) */
+  kernelSignature: Promise<KernelSignature> | null;
   rootPartition: Partition | null;
   rootfs: RootfsInfo | null;
   /** the file's bytes for partition `p` (whole partition, positioned read) */
@@ -101,6 +104,11 @@ export interface ReadOptions {
    * recovery's ROOT-A).
    */
   kernel?: boolean;
+  /**
+   * true: futility judges the kernel partition's signature while the kernel
+   * is decompressed, from the bytes already read (build; verify reuses it).
+   */
+  signature?: boolean;
 }
 
 export async function readChromeOsImage(path: string, opts: ReadOptions = {}): Promise<ChromeOsImage> {
@@ -112,12 +120,12 @@ export async function readChromeOsImage(path: string, opts: ReadOptions = {}): P
     const kernelPartition = pick(table, "KERN-A", TYPE_GUID.chromeosKernel);
     const base = { path, size: img.size, table, readPartition, close: () => img.close() };
     if (!kernelPartition) {
-      return { ...base, kind: isShimboot ? "shimboot" : "not-chromeos", kernelPartition: null, kernel: null, kernelSha256: null, rootPartition: null, rootfs: null };
+      return { ...base, kind: isShimboot ? "shimboot" : "not-chromeos", kernelPartition: null, kernel: null, kernelSha256: null, kernelSignature: null, rootPartition: null, rootfs: null };
     }
     const rootPartition = isShimboot ? null : (table.partitions.find((p) => p.index === kernelPartition.index + 1 && p.type === TYPE_GUID.chromeosRootfs) ?? null);
     if (opts.kernel === false) {
       const rootfs = rootPartition ? await readRootfs(img, rootPartition) : null;
-      return { ...base, kind: isShimboot ? "shimboot" : "recovery", kernelPartition, kernel: null, kernelSha256: null, rootPartition, rootfs };
+      return { ...base, kind: isShimboot ? "shimboot" : "recovery", kernelPartition, kernel: null, kernelSha256: null, kernelSignature: null, rootPartition, rootfs };
     }
     const where = `${path} partition ${kernelPartition.index} (${kernelPartition.label || "kernel"})`;
     // the kernel partition is read into memory: bound it (ChromeOS uses 16–64 MiB)
@@ -126,6 +134,8 @@ export async function readChromeOsImage(path: string, opts: ReadOptions = {}): P
     }
     const bytes = await readPartition(kernelPartition);
     const kernelSha256 = createHash("sha256").update(bytes).digest("hex");
+    const kernelSignature = opts.signature ? vbootProblem(bytes).then((problem) => ({ sha256: kernelSha256, problem })) : null;
+    kernelSignature?.catch(() => {}); // awaited by whoever asked for it
     // ROOT-A's facts come from a debugfs process while the kernel decompresses
     const rootfsRead = rootPartition ? readRootfs(img, rootPartition) : Promise.resolve(null);
     rootfsRead.catch(() => {}); // awaited below
@@ -136,7 +146,7 @@ export async function readChromeOsImage(path: string, opts: ReadOptions = {}): P
     const rootfs = await rootfsRead;
     const factory = kernel.initramfs.found && initramfsNotables(kernel.initramfs.found.entries).bootstrapSh;
     const kind: ImageKind = isShimboot ? "shimboot" : factory ? "rma-shim" : "recovery";
-    return { ...base, kind, kernelPartition, kernel, kernelSha256, rootPartition, rootfs };
+    return { ...base, kind, kernelPartition, kernel, kernelSha256, kernelSignature, rootPartition, rootfs };
   } catch (e) {
     await img.close();
     throw e;
@@ -147,8 +157,8 @@ export async function readChromeOsImage(path: string, opts: ReadOptions = {}): P
  * Opens an image that must be an RMA shim; every other kind is an error
  * that says what the file is instead.
  */
-export async function readShim(path: string): Promise<ChromeOsImage & { kernel: KernelInfo; kernelPartition: Partition }> {
-  const image = await readChromeOsImage(path);
+export async function readShim(path: string, opts: Pick<ReadOptions, "signature"> = {}): Promise<ChromeOsImage & { kernel: KernelInfo; kernelPartition: Partition }> {
+  const image = await readChromeOsImage(path, opts);
   const fail = async (msg: string, hint: string): Promise<never> => {
     await image.close();
     throw new UserError(path, msg, hint);

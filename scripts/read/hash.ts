@@ -1,16 +1,23 @@
-// SHA-256 of whole files, streamed 1 MiB at a time on the main thread:
-// OpenSSL's SHA-256 (with the CPU's SHA extensions, ~1 GB/s here) takes
-// about a millisecond per slice, so the event loop is never held up, and a
-// multi-GB image is hashed while the build's tools (separate processes) do
-// the rest. A worker thread would cost ~30 MiB of memory for nothing.
+// SHA-256 of whole files (the shim and the recovery image, as their pins in
+// nix/boards.nix name them), read 1 MiB at a time into one buffer on the
+// main thread: OpenSSL's SHA-256 takes about a millisecond per slice, so the
+// event loop is never held up while the build's tools run.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { open } from "node:fs/promises";
 import { UserError } from "../lib/errors.js";
+
+const SLICE = 1 << 20;
 
 export async function sha256File(path: string): Promise<{ hex: string; sri: string }> {
   const h = createHash("sha256");
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+    const fh = await open(path, "r");
+    try {
+      const buf = Buffer.allocUnsafe(SLICE);
+      for (let at = 0, n = 0; (n = (await fh.read(buf, 0, SLICE, at)).bytesRead) > 0; at += n) h.update(buf.subarray(0, n));
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     throw new UserError(path, `cannot be read to hash it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "check the file and its permissions");
   }

@@ -56,9 +56,10 @@ export class ImageFile {
     return img;
   }
 
-  /** Reads exactly `length` bytes at `offset`; a short read means truncation. */
-  async read(offset: number, length: number): Promise<Buffer> {
-    const buf = Buffer.alloc(length);
+  /** Reads exactly `length` bytes at `offset` (into `into` when given); a short read means truncation. */
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
+    // every byte is read or the call throws, so the buffer needs no zeroing
+    const buf = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     let done = 0;
     while (done < length) {
       const { bytesRead } = await this.fh.read(buf, done, length - done, offset + done);

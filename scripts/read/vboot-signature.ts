@@ -1,18 +1,16 @@
 // Does a vboot kernel blob verify? futility checks the keyblock hash and the
 // preamble and body signatures (the firmware's own checks). It reads a file,
 // so the blob is written to a private temporary one first.
-import { createHash } from "node:crypto";
-import { mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { removeOnExit } from "../lib/cleanup.js";
 import { run } from "../lib/exec.js";
-import { toBytes } from "../lib/units.js";
-import type { Partition } from "./gpt.js";
-import { ImageFile } from "./image-file.js";
 
 /** Runs futility on a blob that `write` puts into a private temporary file; null when it verifies. */
 async function judge(write: (file: string) => Promise<void>): Promise<string | null> {
   const dir = await mkdtemp(join(process.env.TMPDIR || tmpdir(), "shimboot-vboot-"));
+  const forget = removeOnExit(dir);
   try {
     const file = join(dir, "kernel.bin");
     await write(file);
@@ -22,6 +20,7 @@ async function judge(write: (file: string) => Promise<void>): Promise<string | n
     return msg.join("; ") || `futility exit ${r.exitCode}`;
   } finally {
     await rm(dir, { recursive: true, force: true });
+    forget();
   }
 }
 
@@ -34,30 +33,4 @@ export function vbootProblem(blob: Buffer): Promise<string | null> {
 export interface KernelSignature {
   sha256: string;
   problem: string | null;
-}
-
-const CHUNK = 1 << 20;
-
-/** Copied out and hashed 1 MiB at a time: the partition is never held in memory whole. */
-export async function partitionSignature(path: string, p: Partition): Promise<KernelSignature> {
-  const img = await ImageFile.open(path);
-  const h = createHash("sha256");
-  try {
-    const problem = await judge(async (file) => {
-      const out = await open(file, "wx", 0o600);
-      try {
-        const total = toBytes(p.size);
-        for (let off = 0; off < total; off += CHUNK) {
-          const chunk = await img.read(toBytes(p.start) + off, Math.min(CHUNK, total - off));
-          h.update(chunk);
-          await out.write(chunk);
-        }
-      } finally {
-        await out.close();
-      }
-    });
-    return { sha256: h.digest("hex"), problem };
-  } finally {
-    await img.close();
-  }
 }

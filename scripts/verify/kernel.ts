@@ -86,10 +86,11 @@ async function digestAndCompare(img: ImageFile, p: Partition, shim: ShimKernel |
   const total = toBytes(p.size);
   const s = shim?.partition;
   let comparison: Comparison = s && s.size !== p.size ? { same: false, size: true } : { same: true };
+  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)] as const;
   for (let off = 0; off < total; off += CHUNK) {
     const n = Math.min(CHUNK, total - off);
     const compare: boolean = !!shim && !!s && comparison.same;
-    const [mine, theirs]: [Buffer, Buffer | null] = await Promise.all([img.read(toBytes(p.start) + off, n), compare ? shim!.image.read(toBytes(s!.start) + off, n) : null]);
+    const [mine, theirs]: [Buffer, Buffer | null] = await Promise.all([img.read(toBytes(p.start) + off, n, bufs[0]), compare ? shim!.image.read(toBytes(s!.start) + off, n, bufs[1]) : null]);
     h.update(mine);
     if (theirs && !mine.equals(theirs)) {
       let i = 0;

@@ -1,9 +1,8 @@
 // Moving bytes into the image: a byte range (the shim's KERN-A, copied
-// exactly), a whole image file copied and hashed in one pass (the rootfs),
-// and an ext4 image's data extents by the kernel or its used blocks with
-// e2image (moving a file system within the image).
-import { createHash } from "node:crypto";
-import { open, stat, type FileHandle } from "node:fs/promises";
+// exactly), and an ext4 image's data extents by the kernel or its used
+// blocks with e2image (moving a file system within the image). A whole image
+// file copied and hashed in one pass is block-copy.ts.
+import { open } from "node:fs/promises";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import type { Bytes } from "../lib/units.js";
@@ -89,82 +88,5 @@ export async function copyExtImage(src: string, dest: string, destOffset: Bytes,
   if (r.exitCode !== 0) {
     if (/No space left/i.test(r.stderr)) throw new UserError(dest, "no space left on the device holding the output", "free some space or choose --out on another file system");
     throw new Error(`e2image ${src}: ${r.stderr.trim()}`);
-  }
-}
-
-/** Reads exactly `n` bytes at `at` into `buf`, or says the file is shorter. */
-async function readFull(fh: FileHandle, path: string, buf: Buffer, n: number, at: number): Promise<Buffer> {
-  for (let got = 0; got < n; ) {
-    const { bytesRead } = await fh.read(buf, got, n - got, at + got);
-    if (bytesRead === 0) throw new UserError(path, `ended early while copying bytes ${at}..${at + n}`, "the file changed or is truncated; build again");
-    got += bytesRead;
-  }
-  return buf.subarray(0, n);
-}
-
-async function writeFull(fh: FileHandle, buf: Buffer, at: number): Promise<void> {
-  for (let put = 0; put < buf.length; ) put += (await fh.write(buf, put, buf.length - put, at + put)).bytesWritten;
-}
-
-const FLUSH_EVERY = 256 * 1024 * 1024;
-
-/**
- * Copies a whole file into `dest` at `destOffset` and returns its SHA-256,
- * in one pass over its bytes: its data extents are read once, hashed and
- * written (all-zero chunks left as holes); its holes are hashed as the
- * zeros they read as, without reading them. Reads run ahead and writes
- * behind the hashing (Node's I/O threads), and the written data is flushed
- * as it goes, so the disk works while the rest is copied.
- */
-export async function copyAndHash(src: string, dest: string, destOffset: Bytes, signal?: AbortSignal): Promise<string> {
-  const size = (await stat(src)).size;
-  const extents = (await dataExtents(src, signal).catch(() => null)) ?? [{ offset: 0, length: size }];
-  const h = createHash("sha256");
-  const zeros = (zero ??= Buffer.alloc(CHUNK));
-  const hashZeros = (n: number) => {
-    for (; n > 0; n -= CHUNK) h.update(zeros.subarray(0, Math.min(CHUNK, n)));
-  };
-  // every chunk of every extent, in order
-  const chunks: { at: number; n: number }[] = [];
-  for (const e of extents) for (let at = e.offset; at < e.offset + e.length; at += CHUNK) chunks.push({ at, n: Math.min(CHUNK, e.offset + e.length - at) });
-  const s = await open(src, "r");
-  const d = await open(dest, "r+");
-  const bufs = [Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK), Buffer.allocUnsafe(CHUNK)];
-  const read = (i: number) => readFull(s, src, bufs[i % 3]!, chunks[i]!.n, chunks[i]!.at);
-  let ahead: Promise<Buffer> | null = null;
-  let behind: Promise<void> = Promise.resolve();
-  let flushing: Promise<void> | null = null;
-  try {
-    ahead = chunks.length ? read(0) : null;
-    let sinceFlush = 0;
-    let pos = 0;
-    for (let i = 0; i < chunks.length; i++) {
-      signal?.throwIfAborted();
-      const { at, n } = chunks[i]!;
-      const buf = await ahead!;
-      await behind; // the buffer read next has been written out
-      ahead = i + 1 < chunks.length ? read(i + 1) : null;
-      hashZeros(at - pos);
-      h.update(buf);
-      pos = at + n;
-      if (!isZero(buf)) behind = writeFull(d, buf, destOffset + at);
-      sinceFlush += n;
-      if (sinceFlush >= FLUSH_EVERY && !flushing) {
-        sinceFlush = 0;
-        flushing = behind.then(() => d.datasync()).finally(() => (flushing = null));
-      }
-    }
-    await behind;
-    await flushing;
-    hashZeros(size - pos);
-    return h.digest("hex");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOSPC") throw new UserError(dest, "no space left on the device holding the output", "free some space or choose --out on another file system");
-    throw e;
-  } finally {
-    // nothing still in flight when the files close
-    await Promise.allSettled([ahead, behind, flushing]);
-    await s.close();
-    await d.close();
   }
 }

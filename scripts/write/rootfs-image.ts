@@ -18,12 +18,13 @@ import { removeOnExit } from "../lib/cleanup.js";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
 import type { Bytes } from "../lib/units.js";
-import { copyAndHash, copyDataExtents, copyExtImage } from "./copy.js";
+import { copyAndHash } from "./block-copy.js";
+import { copyDataExtents, copyExtImage } from "./copy.js";
 import { e2fsEnv } from "./extfs.js";
 
 /**
  * Copies the user's image to offset 0 of a new file `img` and gives its
- * SHA-256 (for the manifest), in one pass over its bytes. Needs no plan:
+ * block hash (for the manifest, block-copy.ts), in one pass over its bytes. Needs no plan:
  * build starts it as soon as the rootfs input is read, so the copy runs
  * while the shim is read and the image planned.
  */

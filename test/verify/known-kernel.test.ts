@@ -5,7 +5,6 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { readFile } from "node:fs/promises";
 import { overwrite } from "../fixtures/chromeos-disk.js";
 import { readShim } from "../../scripts/read/chromeos-image.js";
-import { partitionSignature } from "../../scripts/read/vboot-signature.js";
 import { verifyImage } from "../../scripts/verify/verify.js";
 import type { KnownKernel } from "../../scripts/verify/kernel.js";
 import { makeContractImage, scratch } from "./contract-image.js";
@@ -19,9 +18,9 @@ afterAll(async () => cleanup());
 
 async function setup() {
   const img = await makeContractImage(dir, { name: `known-${n++}` });
-  const shim = await readShim(img.shimPath);
+  const shim = await readShim(img.shimPath, { signature: true });
   await shim.close();
-  const known: KnownKernel = { sha256: shim.kernelSha256!, info: shim.kernel, signature: partitionSignature(img.shimPath, shim.kernelPartition) };
+  const known: KnownKernel = { sha256: shim.kernelSha256!, info: shim.kernel, signature: shim.kernelSignature! };
   const run = (k: KnownKernel) => verifyImage(img.path, { shim: img.shimPath, shimKernelPartition: shim.kernelPartition, knownKernel: k });
   return { img, known, run };
 }

@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { $ } from "zx";
 import { stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { copyAndHash, copyDataExtents, copyExtImage, copyRange, dataExtents } from "../../scripts/write/copy.js";
+import { copyDataExtents, copyExtImage, copyRange, dataExtents } from "../../scripts/write/copy.js";
 import { bytes } from "../../scripts/lib/units.js";
 import { makeRootfsDir, makeRootfsImage, tempDir } from "../helpers/rootfs.js";
 
@@ -56,25 +56,6 @@ describe("placing an ext4 image", () => {
     expect((await $`e2fsck -fn ${`${dest}?offset=${OFFSET}`}`.nothrow()).exitCode).toBe(0);
     const viaExtents = await placed("extents2.img", (d) => copyDataExtents(src, d, bytes(OFFSET)));
     expect(await contents(dest)).toBe(await contents(viaExtents));
-  });
-
-  it("copies a whole image and gives its SHA-256 in the same pass, holes kept", async () => {
-    let sha = "";
-    const dest = await placed("hashed.img", async (d) => (sha = await copyAndHash(src, d, bytes(OFFSET))));
-    expect(sha).toBe((await $`sha256sum ${src}`).stdout.split(" ")[0]);
-    expect((await $`cmp -n ${32 * 1024 * 1024} -i 0:${OFFSET} ${src} ${dest}`.nothrow()).exitCode).toBe(0);
-    expect((await stat(dest)).blocks).toBeLessThanOrEqual((await stat(src)).blocks + 8);
-  });
-
-  it("hashes a file that ends in a hole and one whose size is no multiple of the chunk", async () => {
-    const odd = join(t.path, "odd.bin");
-    await writeFile(odd, Buffer.alloc(5 * 1024 * 1024 + 123, 0xab));
-    await truncate(odd, 20 * 1024 * 1024 + 7); // a hole to the end
-    for (const f of [odd, src]) {
-      const dest = await placed(`copy-of-${f === odd ? "odd" : "src"}.img`, () => Promise.resolve());
-      expect(await copyAndHash(f, dest, bytes(0))).toBe((await $`sha256sum ${f}`).stdout.split(" ")[0]);
-      expect((await $`cmp -n ${(await stat(f)).size} ${f} ${dest}`.nothrow()).exitCode).toBe(0);
-    }
   });
 
   it("copies a byte range exactly and keeps zero chunks as holes", async () => {
