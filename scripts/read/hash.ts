@@ -1,26 +1,66 @@
 // SHA-256 of whole files (the shim and the recovery image, as their pins in
-// nix/boards.nix name them), read 1 MiB at a time into one buffer on the
-// main thread: OpenSSL's SHA-256 takes about a millisecond per slice, so the
-// event loop is never held up while the build's tools run.
+// nix/boards.nix name them). A recovery image is 1–3 GB: its hash takes a
+// second or two of CPU, so a file that large is hashed in a worker thread
+// and the main thread stays free to read, spawn the tools and plan. A small
+// file is hashed on the main thread: starting a worker costs more (about
+// 100 ms of a small build, `npm run bench -- small`).
 import { createHash } from "node:crypto";
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { UserError } from "../lib/errors.js";
+import { evalWorker, oneReply } from "../lib/eval-worker.js";
 
+/** Files from this size on are hashed in a worker thread. */
+export const HASH_IN_WORKER_FROM = 256 * 1024 * 1024;
 const SLICE = 1 << 20;
 
-export async function sha256File(path: string): Promise<{ hex: string; sri: string }> {
-  const h = createHash("sha256");
+type Reply = { hex: string } | { error: string };
+
+/** Runs inside the worker: never called on the main thread. */
+function hashWorkerMain(): void {
+  const { parentPort, workerData } = module.require("node:worker_threads") as typeof import("node:worker_threads");
+  const { openSync, readSync, closeSync } = module.require("node:fs") as typeof import("node:fs");
+  const { createHash } = module.require("node:crypto") as typeof import("node:crypto");
+  try {
+    const fd = openSync(workerData as string, "r");
+    const h = createHash("sha256");
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let at = 0, n = 0; (n = readSync(fd, buf, 0, buf.length, at)) > 0; at += n) h.update(buf.subarray(0, n));
+    closeSync(fd);
+    parentPort!.postMessage({ hex: h.digest("hex") } satisfies Reply);
+  } catch (e) {
+    parentPort!.postMessage({ error: (e as NodeJS.ErrnoException).code ?? (e as Error).message } satisfies Reply);
+  }
+}
+
+export async function sha256File(path: string, workerFrom = HASH_IN_WORKER_FROM): Promise<{ hex: string; sri: string }> {
+  const size = await stat(path).then((s) => s.size, () => 0); // a missing file fails where it is read
+  const r = size >= workerFrom ? await inWorker(path) : await onMainThread(path);
+  if ("error" in r) throw new UserError(path, `cannot be read to hash it (${r.error})`, "check the file and its permissions");
+  return { hex: r.hex, sri: `sha256-${Buffer.from(r.hex, "hex").toString("base64")}` };
+}
+
+async function inWorker(path: string): Promise<Reply> {
+  const w = evalWorker(hashWorkerMain, path);
+  try {
+    return await oneReply<Reply>(w);
+  } finally {
+    await w.terminate();
+  }
+}
+
+/** 1 MiB slices into one buffer: the event loop is never held up for long. */
+async function onMainThread(path: string): Promise<Reply> {
   try {
     const fh = await open(path, "r");
     try {
+      const h = createHash("sha256");
       const buf = Buffer.allocUnsafe(SLICE);
       for (let at = 0, n = 0; (n = (await fh.read(buf, 0, SLICE, at)).bytesRead) > 0; at += n) h.update(buf.subarray(0, n));
+      return { hex: h.digest("hex") };
     } finally {
       await fh.close();
     }
   } catch (e) {
-    throw new UserError(path, `cannot be read to hash it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, "check the file and its permissions");
+    return { error: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   }
-  const hex = h.digest("hex");
-  return { hex, sri: `sha256-${Buffer.from(hex, "hex").toString("base64")}` };
 }

@@ -11,8 +11,8 @@
 import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
 import { UserError } from "../lib/errors.js";
+import { evalWorker } from "../lib/eval-worker.js";
 import type { Bytes } from "../lib/units.js";
 import { blockWorkerMain, type BlockReply, type BlockTask, type BlockWorkerData } from "./block-worker.js";
 import { dataExtents } from "./copy.js";
@@ -20,7 +20,6 @@ import { dataExtents } from "./copy.js";
 export const BLOCK_BYTES = 4 * 1024 * 1024;
 /** Written data is flushed as it goes, so the disk works while the rest is copied (64 MiB: the fastest here, `npm run bench -- image`). */
 const FLUSH_EVERY = 64 * 1024 * 1024;
-const WORKER_SOURCE = `(${blockWorkerMain.toString()})()`;
 
 interface Extent {
   offset: number;
@@ -92,7 +91,7 @@ async function runTasks(base: Pick<BlockWorkerData, "src" | "dest" | "destOffset
   signal?.throwIfAborted();
   const data: BlockWorkerData = { ...base, flushBytes: FLUSH_EVERY, tasks, control: new SharedArrayBuffer(12), written: new SharedArrayBuffer(8), digests: new SharedArrayBuffer(32 * tasks.length) };
   const count = Math.max(1, Math.min(availableParallelism(), 4, tasks.length));
-  const workers = Array.from({ length: count }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: data }));
+  const workers = Array.from({ length: count }, () => evalWorker(blockWorkerMain, data));
   let onAbort = () => {};
   try {
     await new Promise<void>((resolve, reject) => {

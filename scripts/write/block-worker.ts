@@ -1,7 +1,5 @@
 // The body of a block-copy worker thread (block-copy.ts), started from its
-// source text (`new Worker(code, { eval: true })`) so that it needs no file
-// of its own beside the compiled module, bundled or not. It may use only
-// Node's built-in modules, through `require`.
+// source text (lib/eval-worker.ts).
 //
 // The workers take tasks from a shared counter, never waiting on the main
 // thread (which is busy reading the shim meanwhile). A task is one block of
@@ -36,10 +34,9 @@ export type BlockReply = { done: true } | { done: false; error: { code: string |
 
 /** Runs inside the worker: never called on the main thread. */
 export function blockWorkerMain(): void {
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { parentPort, workerData } = require("node:worker_threads") as typeof import("node:worker_threads");
-  const { openSync, readSync, writeSync, fdatasync } = require("node:fs") as typeof import("node:fs");
-  const { createHash } = require("node:crypto") as typeof import("node:crypto");
+  const { parentPort, workerData } = module.require("node:worker_threads") as typeof import("node:worker_threads");
+  const { openSync, readSync, writeSync, fdatasync } = module.require("node:fs") as typeof import("node:fs");
+  const { createHash } = module.require("node:crypto") as typeof import("node:crypto");
   const data = workerData as BlockWorkerData;
   const control = new Int32Array(data.control);
   const written = new BigInt64Array(data.written);

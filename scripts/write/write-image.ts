@@ -78,20 +78,23 @@ async function writeAroundDirRootfs(w: WriteInputs, rootfs: PlannedPartition): P
 /**
  * An image rootfs is grown at offset 0 of the file and then shifted into
  * its partition (rootfs-image.ts), so the partitions before it are written
- * meanwhile into a file of their own and copied in once it has moved.
+ * meanwhile (from the start of its copy) into a file of their own and copied
+ * in once it has moved.
  */
 async function writeAroundImageRootfs(w: WriteInputs, rootfs: PlannedPartition, c: Extract<PlannedPartition["content"], { kind: "rootfs-image" }>): Promise<void> {
   const { plan, tmpImage: img } = w;
   const epoch = plan.sourceDateEpoch;
-  w.progress(`rootfs: writing ${rootfs.label}`);
-  await (w.rootfsCopy ?? copyRootfsImage(c.from, img));
   const head = join(w.work, "head.img");
   await (await open(head, "wx", 0o600)).close();
   await truncate(head, offsetOf(rootfs));
   const grow = async () => {
+    w.progress(`rootfs: writing ${rootfs.label}`);
+    await (w.rootfsCopy ?? copyRootfsImage(c.from, img));
     await growRootfsImage({ from: c.from, img, bytes: rootfs.bytes, removeFeatures: c.removeFeatures, epoch, progress: w.progress });
     await injectIntoRootfs(w, { file: img, offset: 0 as Bytes });
   };
+  // the head is written while the rootfs is still being copied; only the
+  // manifest in the bootloader partition waits for the copy's hash
   await allSteps([grow(), writeHead(w, head)]);
   await shiftInto(img, offsetOf(rootfs));
   if (!(await copyDataExtents(head, img, 0 as Bytes))) await copyRange(head, 0 as Bytes, img, 0 as Bytes, offsetOf(rootfs));
