@@ -7,7 +7,8 @@ import { dirname, join, relative } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { runOk } from "../lib/exec.js";
 import { decompress, type Codec } from "./codecs.js";
-import { dumpTree, listDir, type ExtFs } from "./extfs.js";
+import { allSteps } from "../lib/parallel.js";
+import { dumpTrees, listDirs, type ExtFs } from "./extfs.js";
 
 export interface FirmwareConflict {
   path: string;
@@ -119,70 +120,83 @@ async function dirStats(dir: string) {
   return { bytes, entries };
 }
 
-export async function harvestDrivers(opts: {
+export interface HarvestOptions {
   work: string;
   shimRoot: ExtFs;
   kernelRelease: string | null;
   recoveryRoot: ExtFs | null;
   extraFirmware: string | null;
-}): Promise<DriverHarvest> {
+}
+
+const RECOVERY_DIRS = ["/lib/firmware", "/lib/modprobe.d", "/etc/modprobe.d"];
+/** where a tree pulled out of an image lands in the work directory */
+const pulled = (pull: string, source: string, path: string) => join(pull, source, path.slice(1).replace(/\//g, "_"));
+
+/**
+ * Two debugfs processes per image, the shim's and the recovery's side by
+ * side: one lists what is there, one copies it all out.
+ */
+export async function harvestDrivers(opts: HarvestOptions): Promise<DriverHarvest> {
   const root = join(opts.work, "drivers");
   const pull = join(opts.work, "pull");
   await mkdir(join(root, "lib/modules"), { recursive: true });
   await mkdir(join(root, "lib/firmware"), { recursive: true });
+  const [shimDirs, recoveryDirs] = await Promise.all([listDirs(opts.shimRoot, ["/lib/modules", "/lib/firmware"]), opts.recoveryRoot ? listDirs(opts.recoveryRoot, RECOVERY_DIRS) : new Map()]);
+  const release = moduleRelease(opts, (shimDirs.get("/lib/modules") ?? []).filter((e) => e.kind === "dir").map((e) => e.name));
+  await pullTrees(opts, pull, root, release, shimDirs, recoveryDirs);
 
-  // Modules: exactly the running kernel's release.
-  const releases = ((await listDir(opts.shimRoot, "/lib/modules")) ?? []).filter((e) => e.kind === "dir").map((e) => e.name);
-  let release = opts.kernelRelease;
-  if (!release || !releases.includes(release)) {
-    if (releases.length === 1 && !release) release = releases[0]!;
-    else {
-      throw new UserError(
-        opts.shimRoot.where,
-        `has no lib/modules/${release ?? "<release>"} for the shim's kernel (found: ${releases.join(", ") || "none"})`,
-        "the shim's ROOT-A does not match its kernel; use --drivers none to build without drivers",
-      );
-    }
-  }
-  await dumpTree(opts.shimRoot, `/lib/modules/${release}`, join(root, "lib/modules"));
   const mods = await decompressModules(join(root, "lib/modules", release));
   await runOk("depmod", ["-b", root, release]);
-
-  // Firmware: shim, then recovery (wins), then --firmware (wins).
-  const owners = new Map<string, string[]>();
-  const conflicts: FirmwareConflict[] = [];
-  const sources: [string, ExtFs | string][] = [["shim", opts.shimRoot]];
-  if (opts.recoveryRoot) sources.push(["recovery", opts.recoveryRoot]);
-  if (opts.extraFirmware) sources.push(["--firmware", opts.extraFirmware]);
-  for (const [name, src] of sources) {
-    let dir: string;
-    if (typeof src === "string") dir = src;
-    else {
-      const into = join(pull, name);
-      await mkdir(into, { recursive: true });
-      if (!(await dumpTree(src, "/lib/firmware", into))) continue;
-      dir = join(into, "firmware");
-    }
-    await overlay(dir, join(root, "lib/firmware"), owners, name, conflicts);
-  }
-
-  // modprobe.d from the recovery image (lib first, etc overrides by name).
-  const modprobeFiles: string[] = [];
-  if (opts.recoveryRoot) {
-    for (const d of ["/lib/modprobe.d", "/etc/modprobe.d"]) {
-      const into = join(pull, `modprobe${d.replace(/\//g, "_")}`);
-      await mkdir(into, { recursive: true });
-      if (!(await dumpTree(opts.recoveryRoot, d, into))) continue;
-      const got = join(into, "modprobe.d");
-      await mkdir(join(root, "lib/modprobe.d"), { recursive: true });
-      for (const name of (await readdir(got)).sort()) {
-        await copyFile(join(got, name), join(root, "lib/modprobe.d", name));
-        if (!modprobeFiles.includes(name)) modprobeFiles.push(name);
-      }
-    }
-  }
+  const { owners, conflicts } = await mergeFirmware(opts, pull, root, shimDirs, recoveryDirs);
+  const modprobeFiles = await mergeModprobe(pull, root, recoveryDirs);
   await rm(pull, { recursive: true, force: true });
   await stateModes(root);
-  const firmwareFiles = owners.size;
-  return { root, moduleRelease: release, modules: mods.total, decompressedModules: mods.decompressed, firmwareFiles, conflicts, modprobeFiles: modprobeFiles.sort(), ...(await dirStats(root)) };
+  return { root, moduleRelease: release, modules: mods.total, decompressedModules: mods.decompressed, firmwareFiles: owners.size, conflicts, modprobeFiles, ...(await dirStats(root)) };
+}
+
+/** Modules: exactly the running kernel's release. */
+function moduleRelease(opts: HarvestOptions, releases: string[]): string {
+  const release = opts.kernelRelease;
+  if (release && releases.includes(release)) return release;
+  if (releases.length === 1 && !release) return releases[0]!;
+  throw new UserError(
+    opts.shimRoot.where,
+    `has no lib/modules/${release ?? "<release>"} for the shim's kernel (found: ${releases.join(", ") || "none"})`,
+    "the shim's ROOT-A does not match its kernel; use --drivers none to build without drivers",
+  );
+}
+
+/** Everything copied out of both images at once: the modules straight into place, the rest into `pull`. */
+async function pullTrees(opts: HarvestOptions, pull: string, root: string, release: string, shimDirs: Map<string, unknown>, recoveryDirs: Map<string, unknown>): Promise<void> {
+  const shimTrees: [string, string][] = [[`/lib/modules/${release}`, join(root, "lib/modules")]];
+  if (shimDirs.has("/lib/firmware")) shimTrees.push(["/lib/firmware", pulled(pull, "shim", "/lib/firmware")]);
+  const recoveryTrees: [string, string][] = RECOVERY_DIRS.filter((d) => recoveryDirs.has(d)).map((d) => [d, pulled(pull, "recovery", d)]);
+  for (const [, dest] of [...shimTrees, ...recoveryTrees]) await mkdir(dest, { recursive: true });
+  await allSteps([dumpTrees(opts.shimRoot, shimTrees), opts.recoveryRoot ? dumpTrees(opts.recoveryRoot, recoveryTrees) : Promise.resolve()]);
+}
+
+/** Firmware: shim, then recovery (wins), then --firmware (wins). */
+async function mergeFirmware(opts: HarvestOptions, pull: string, root: string, shimDirs: Map<string, unknown>, recoveryDirs: Map<string, unknown>) {
+  const owners = new Map<string, string[]>();
+  const conflicts: FirmwareConflict[] = [];
+  const sources: [string, string][] = [];
+  if (shimDirs.has("/lib/firmware")) sources.push(["shim", join(pulled(pull, "shim", "/lib/firmware"), "firmware")]);
+  if (recoveryDirs.has("/lib/firmware")) sources.push(["recovery", join(pulled(pull, "recovery", "/lib/firmware"), "firmware")]);
+  if (opts.extraFirmware) sources.push(["--firmware", opts.extraFirmware]);
+  for (const [name, dir] of sources) await overlay(dir, join(root, "lib/firmware"), owners, name, conflicts);
+  return { owners, conflicts };
+}
+
+/** modprobe.d from the recovery image: lib first, etc overrides by name. */
+async function mergeModprobe(pull: string, root: string, recoveryDirs: Map<string, unknown>): Promise<string[]> {
+  const files: string[] = [];
+  for (const d of ["/lib/modprobe.d", "/etc/modprobe.d"].filter((x) => recoveryDirs.has(x))) {
+    const got = join(pulled(pull, "recovery", d), "modprobe.d");
+    await mkdir(join(root, "lib/modprobe.d"), { recursive: true });
+    for (const name of (await readdir(got)).sort()) {
+      await copyFile(join(got, name), join(root, "lib/modprobe.d", name));
+      if (!files.includes(name)) files.push(name);
+    }
+  }
+  return files.sort();
 }

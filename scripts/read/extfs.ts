@@ -195,12 +195,24 @@ export async function readExtFile(fs: ExtFs, path: string): Promise<string | nul
   return r.stdout;
 }
 
-/** Copies a directory tree out of the file system (modes kept; owners when root). */
-export async function dumpTree(fs: ExtFs, path: string, destDir: string): Promise<boolean> {
-  const r = await debugfs(fs, `rdump "${path}" "${destDir}"`);
-  if (r.notFound) return false;
-  const problems = r.stderr.split("\n").filter((l) => l.trim() && !/while changing ownership/.test(l));
-  // what debugfs cannot copy out of the input is damage in the input
-  if (problems.length) throw new UserError(fs.where, `cannot be read: debugfs rdump ${path}: ${problems.join("; ")}`, "the file system is damaged; fetch the image again");
-  return true;
+/**
+ * Copies several trees out of one file system with one debugfs process, each
+ * `[path, destDir]`; the paths must exist (listDirs first). A quote or a
+ * control character in a path is refused: the commands go to debugfs one a
+ * line, and a name must never become a second command.
+ */
+export async function dumpTrees(fs: ExtFs, trees: [string, string][]): Promise<void> {
+  if (!trees.length) return;
+  const bad = trees.flat().find((p) => /["\x00-\x1f\x7f]/.test(p));
+  if (bad !== undefined) throw new UserError(fs.where, `has a path shimboot will not pass to debugfs: ${JSON.stringify(bad)}`, "the image is damaged or not a ChromeOS image");
+  const r = await boundedDebugfs(fs, "rdump", ["-f", "-"], trees.map(([p, d]) => `rdump "${p}" "${d}"\n`).join(""));
+  const stderr = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, "");
+  if (r.exitCode !== 0 || NOT_OPENED.test(stderr)) throw new UserError(fs.where, "is not a readable ext2/ext4 file system", "the partition is damaged or was not formatted");
+  rdumpProblems(fs, trees.map(([p]) => p), stderr);
+}
+
+/** What debugfs cannot copy out of the input is damage in the input (owners are kept only as root). */
+function rdumpProblems(fs: ExtFs, paths: string[], stderr: string): void {
+  const problems = stderr.split("\n").filter((l) => l.trim() && !/while changing ownership/.test(l));
+  if (problems.length) throw new UserError(fs.where, `cannot be read: debugfs rdump ${paths.join(", ")}: ${problems.join("; ")}`, "the file system is damaged; fetch the image again");
 }
