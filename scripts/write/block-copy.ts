@@ -9,7 +9,7 @@
 // it: a plain SHA-256 of a 2 GiB image holding 1 GiB would cost more CPU
 // time than copying it. The README shows how to compute it with coreutils.
 import { createHash } from "node:crypto";
-import { open, stat } from "node:fs/promises";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { UserError } from "../lib/errors.js";
 import { evalWorker } from "../lib/eval-worker.js";
@@ -66,22 +66,21 @@ export function combineDigests(size: number, read: Map<number, Uint8Array>, bloc
  * block hash; with `dest` null, only hashes it.
  */
 export async function copyAndHash(src: string, dest: string | null, destOffset: Bytes, signal?: AbortSignal): Promise<string> {
-  const size = (await stat(src)).size;
-  const extents = (await dataExtents(src, signal).catch(() => null)) ?? [{ offset: 0, length: size }];
-  const tasks = blockTasks(size, extents);
-  let digests = new Map<number, Uint8Array>();
-  const flush = dest === null ? null : await open(dest, "r+");
+  let flush: FileHandle | null = null;
   try {
-    digests = await runTasks({ src, dest, destOffset, blockBytes: BLOCK_BYTES }, tasks, signal);
+    const size = (await stat(src)).size;
+    const extents = (await dataExtents(src, signal).catch(() => null)) ?? [{ offset: 0, length: size }];
+    flush = dest === null ? null : await open(dest, "r+");
+    const digests = await runTasks({ src, dest, destOffset, blockBytes: BLOCK_BYTES }, blockTasks(size, extents), signal);
     // a source that ends in a hole still ends where it ends
     if (flush && (await flush.stat()).size < destOffset + size) await flush.truncate(destOffset + size);
     await flush?.datasync();
+    return combineDigests(size, digests);
   } catch (e) {
     throw blockError(e, src, dest);
   } finally {
     await flush?.close();
   }
-  return combineDigests(size, digests);
 }
 
 /** Runs the tasks on a worker pool (one per core, at most four); the digests come back by block. */
@@ -120,6 +119,7 @@ function blockError(e: unknown, src: string, dest: string | null): unknown {
   const err = e as NodeJS.ErrnoException & { short?: boolean };
   if (err.code === "ENOSPC") return new UserError(dest ?? src, "no space left on the device holding the output", "free some space or choose --out on another file system");
   if (err.short) return new UserError(src, `${err.message}: the file changed or is truncated`, "build again once nothing else writes to it");
-  if (err.code === "EACCES" || err.code === "EPERM") return new UserError(src, `cannot be read (${err.code})`, "check the file and its permissions");
+  if (err.code === "EIO") return new UserError(src, "cannot be read (EIO): the device holding it reports an I/O error", "copy it to a healthy disk and build again");
+  if (err.code === "EACCES" || err.code === "EPERM" || err.code === "ENOENT" || err.code === "EISDIR") return new UserError(src, `cannot be read (${err.code})`, "check the file and its permissions");
   return e;
 }

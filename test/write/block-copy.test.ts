@@ -6,6 +6,7 @@ import { stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { blockTasks, copyAndHash } from "../../scripts/write/block-copy.js";
 import { bytes } from "../../scripts/lib/units.js";
+import { UserError } from "../../scripts/lib/errors.js";
 import { coreutilsBlockHash } from "../helpers/block-hash.js";
 import { makeRootfsDir, makeRootfsImage, tempDir } from "../helpers/rootfs.js";
 
@@ -86,7 +87,9 @@ describe("copying an image and hashing it by blocks", () => {
     await expect(copyAndHash(src, dest, bytes(OFFSET), abort.signal)).rejects.toThrow("interrupted");
   });
 
-  it("says which file is unreadable", async () => {
-    await expect(copyAndHash(join(t.path, "missing.img"), null, bytes(0))).rejects.toThrow(/missing\.img/);
+  it("says which file is unreadable, as the user's error", async () => {
+    const err = await copyAndHash(join(t.path, "missing.img"), null, bytes(0)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).format()).toMatch(/missing\.img: cannot be read \(ENOENT\)/);
   });
 });
