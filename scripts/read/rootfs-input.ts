@@ -25,6 +25,9 @@ export interface RootfsDirEntry {
   path: string;
   kind: "file" | "dir" | "symlink" | "other";
   size: number;
+  /** the owner mke2fs -d copies into the file system */
+  uid: number;
+  gid: number;
 }
 
 export type RootfsInput =
@@ -53,7 +56,7 @@ export type RootfsInput =
       /**
        * SHA-256 of the size and the superblock (UUID, counts, write time,
        * checksum): cheap, and enough to tell images apart for the derived
-       * identifiers. The full SHA-256 is taken while the image is copied.
+       * identifiers. The block hash is taken while the image is copied.
        */
       identity: string;
       hasInit: boolean;
@@ -69,7 +72,7 @@ async function walkDir(root: string) {
       const r = rel ? `${rel}/${name}` : name;
       const st = await lstat(join(root, r));
       const kind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
-      entries.push({ path: r, kind, size: st.size });
+      entries.push({ path: r, kind, size: st.size, uid: st.uid, gid: st.gid });
       const target = kind === "symlink" ? await readlink(join(root, r)) : "";
       h.update(`${r}\0${kind}\0${st.mode}\0${st.size}\0${Math.floor(st.mtimeMs / 1000)}\0${target}\n`);
       if (kind === "file") {

@@ -24,6 +24,12 @@ let json: { plan: { partitions: { index: number; role: string }[] }; manifest: R
 beforeAll(async () => {
   t = await tempDir();
   rootfs = await makeRootfsDir(join(t.path, "rootfs"));
+  // owners other than root, uid and gid apart (unprivileged, every file is the build user's)
+  if (process.getuid?.() === 0) {
+    await $`chown 1000:1000 ${join(rootfs, "etc/secret-mode")}`;
+    await $`chown 0:1234 ${join(rootfs, "sbin/init")}`;
+    await $`chown 4321:0 ${join(rootfs, "etc")}`;
+  }
   const r = await buildImage(t.path, { rootfs, args: ["--flake-rev", "0123456789abcdef0123456789abcdef01234567"] });
   expect(r.stderr).toBe("");
   expect(r.code).toBe(0);
@@ -109,9 +115,10 @@ describe("shimboot build (directory rootfs, x86 shim)", () => {
     expect(json.manifest).toEqual(m);
   });
 
-  it("makes the rootfs owned by root:root with the source's modes", async () => {
+  it("makes the rootfs owned by root:root with the source's modes, whoever owned the source", async () => {
     expect(await statPath(img, 4, "/sbin/init")).toMatchObject({ uid: 0, gid: 0, mode: 0o755 });
     expect(await statPath(img, 4, "/etc/secret-mode")).toMatchObject({ uid: 0, gid: 0, mode: 0o600 });
+    expect(await statPath(img, 4, "/etc")).toMatchObject({ uid: 0, gid: 0 });
     expect(await catFile(img, 4, "/etc/hostname")).toBe("shimboot\n");
   });
 
