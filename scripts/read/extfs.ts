@@ -203,7 +203,10 @@ export async function readExtFile(fs: ExtFs, path: string): Promise<string | nul
  */
 export async function dumpTrees(fs: ExtFs, trees: [string, string][]): Promise<void> {
   if (!trees.length) return;
-  const bad = trees.flat().find((p) => /["\x00-\x1f\x7f]/.test(p));
+  const unsafe = (p: string) => /["\x00-\x1f\x7f]/.test(p);
+  const badDest = trees.find(([, d]) => unsafe(d))?.[1];
+  if (badDest !== undefined) throw new UserError(badDest, "the working directory's path holds a quote or a control character, which debugfs commands cannot carry", "set TMPDIR to a plain path");
+  const bad = trees.find(([p]) => unsafe(p))?.[0];
   if (bad !== undefined) throw new UserError(fs.where, `has a path shimboot will not pass to debugfs: ${JSON.stringify(bad)}`, "the image is damaged or not a ChromeOS image");
   const r = await boundedDebugfs(fs, "rdump", ["-f", "-"], trees.map(([p, d]) => `rdump "${p}" "${d}"\n`).join(""));
   const stderr = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, "");

@@ -1,26 +1,23 @@
 // Does a vboot kernel blob verify? futility checks the keyblock hash and the
 // preamble and body signatures (the firmware's own checks). It reads a file,
 // so the blob is written to a private temporary one first.
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { removeOnExit } from "../lib/cleanup.js";
 import { run } from "../lib/exec.js";
+import { makeWorkDir } from "../lib/workdir.js";
 
 /** Runs futility on a blob that `write` puts into a private temporary file; null when it verifies. */
 async function judge(write: (file: string) => Promise<void>): Promise<string | null> {
-  const dir = await mkdtemp(join(process.env.TMPDIR || tmpdir(), "shimboot-vboot-"));
-  const forget = removeOnExit(dir);
+  const dir = await makeWorkDir("shimboot-vboot-");
   try {
-    const file = join(dir, "kernel.bin");
+    const file = join(dir.path, "kernel.bin");
     await write(file);
     const r = await run("futility", ["vbutil_kernel", "--verify", file]);
     if (r.exitCode === 0) return null;
     const msg = `${r.stderr}\n${r.stdout}`.split("\n").map((l) => l.trim()).filter((l) => /error|fail|invalid|bad/i.test(l));
     return msg.join("; ") || `futility exit ${r.exitCode}`;
   } finally {
-    await rm(dir, { recursive: true, force: true });
-    forget();
+    await dir.dispose();
   }
 }
 

@@ -171,6 +171,24 @@ describe("shimboot build on bad input", () => {
     await new Promise((r) => setTimeout(r, 200));
     await expectCleanFailure(d, { code: 130, stderr: "interrupted", stdout: "" }, /interrupted/);
   });
+
+  it("leaves nothing behind whenever the Ctrl-C comes: reading, copying, writing or verifying", async () => {
+    const img = await makeRootfsImage(await makeRootfsDir(join(t.path, "ctrl-c-tree"), { bulkBytes: 48 * 1024 * 1024 }), join(t.path, "ctrl-c.img"), 96);
+    const shim = await fixture("shim-x86");
+    for (const delayMs of [0, 40, 120, 250, 400, 600, 850, 1100, 1400]) {
+      const d = await outDir();
+      const child = spawn(process.execPath, [CLI, "build", "--shim", shim, "--rootfs", img, "--out", join(d, "shimboot.bin"), "--force"], { env: { ...process.env, TMPDIR: d }, stdio: ["ignore", "ignore", "pipe"] });
+      const exited = new Promise<number | string | null>((res) => child.on("exit", (code, signal) => res(code ?? signal)));
+      await new Promise((r) => setTimeout(r, delayMs));
+      child.kill("SIGINT");
+      const code = await exited;
+      // SIGINT itself: Node had not started the program yet
+      expect([0, 130, "SIGINT"], `exit status with Ctrl-C after ${delayMs} ms`).toContain(code);
+      // finished first: the new image; interrupted: the previous one; anything else is a leftover
+      expect((await readdir(d)).sort(), `left in TMPDIR after Ctrl-C at ${delayMs} ms`).toEqual(["shimboot.bin"]);
+      if (code !== 0) expect(await readFile(join(d, "shimboot.bin"), "utf8")).toBe("previous image");
+    }
+  });
 });
 
 describe("shimboot build as an unprivileged user", () => {

@@ -32,6 +32,10 @@ describe("copying trees out of a file system", () => {
     }
   });
 
+  it("blames the working directory, not the image, when TMPDIR holds a quote", async () => {
+    await expect(dumpTrees(fs, [["/etc", join(t.path, 'odd"dir')]])).rejects.toThrow(/working directory's path holds a quote/);
+  });
+
   it("names the file system when it cannot be opened", async () => {
     await expect(dumpTrees({ spec: join(t.path, "missing.img"), where: "missing.img (test)" }, [["/etc", t.path]])).rejects.toThrow(/not a readable ext2\/ext4 file system/);
   });
