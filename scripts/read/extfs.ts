@@ -211,11 +211,7 @@ export async function dumpTrees(fs: ExtFs, trees: [string, string][]): Promise<v
   const r = await boundedDebugfs(fs, "rdump", ["-f", "-"], trees.map(([p, d]) => `rdump "${p}" "${d}"\n`).join(""));
   const stderr = r.stderr.replace(/^debugfs [\d.]+ \([^)]*\)\n?/m, "");
   if (r.exitCode !== 0 || NOT_OPENED.test(stderr)) throw new UserError(fs.where, "is not a readable ext2/ext4 file system", "the partition is damaged or was not formatted");
-  rdumpProblems(fs, trees.map(([p]) => p), stderr);
-}
-
-/** What debugfs cannot copy out of the input is damage in the input (owners are kept only as root). */
-function rdumpProblems(fs: ExtFs, paths: string[], stderr: string): void {
+  // what debugfs cannot copy out of the input is damage in the input (owners are kept only as root)
   const problems = stderr.split("\n").filter((l) => l.trim() && !/while changing ownership/.test(l));
-  if (problems.length) throw new UserError(fs.where, `cannot be read: debugfs rdump ${paths.join(", ")}: ${problems.join("; ")}`, "the file system is damaged; fetch the image again");
+  if (problems.length) throw new UserError(fs.where, `cannot be read: debugfs rdump ${trees.map(([p]) => p).join(", ")}: ${problems.join("; ")}`, "the file system is damaged; fetch the image again");
 }

@@ -54,7 +54,7 @@ export function blockWorkerMain(): void {
     }
   };
   // One writer at a time: two threads writing one file contend for its inode
-  // lock, and the kernel spins on it (measured: 4 GiB took 11 s, not 4).
+  // lock, and the kernel spins on it (measured: 4 GiB took 11 s instead of 5).
   const lock = () => {
     while (Atomics.compareExchange(control, 2, 0, 1) !== 0) Atomics.wait(control, 2, 1);
   };
