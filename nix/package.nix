@@ -3,7 +3,7 @@
 # beside it.
 { lib, buildNpmPackage, importNpmLock, nodejs, makeWrapper
 , vboot-utils ? null, vboot_reference ? null # renamed vboot_reference -> vboot-utils in nixpkgs
-, e2fsprogs, xfsprogs, fakeroot, kmod, xz, zstd, lz4, lzop, bzip2, cpio, util-linux, coreutils
+, bash, e2fsprogs, xfsprogs, fakeroot, kmod, xz, zstd, lz4, lzop, bzip2, cpio, util-linux, coreutils
 , src }:
 let
   # pkgs/by-name/vb/vboot-utils (pname "vboot-utils"); older pins only have vboot_reference.
@@ -12,7 +12,8 @@ let
   # The lock file carries no "resolved" URLs; importNpmLock needs them
   # (pkgs/build-support/node/import-npm-lock). Hashes still come from the lock.
   packageLock = (import ./lib/npm-lock.nix).withResolved (lib.importJSON (src + "/package-lock.json"));
-  runtimeTools = [ vboot e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 lzop bzip2 cpio util-linux coreutils ];
+  # bash: the fork server that starts the tools (scripts/lib/launcher.ts); coreutils: its env
+  runtimeTools = [ bash vboot e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 lzop bzip2 cpio util-linux coreutils ];
   # The board table and kernel policy rules the CLI reads, written from the
   # Nix files themselves, so the package can never disagree with them.
   boardInfo = builtins.toFile "board-info.json" (builtins.toJSON (import ./board-info.nix { }));

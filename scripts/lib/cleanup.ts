@@ -5,6 +5,7 @@ import type { ChildProcess } from "node:child_process";
 
 const paths = new Set<string>();
 const children = new Set<ChildProcess>();
+const groups = new Set<number>();
 let installed = false;
 
 function cleanupNow() {
@@ -16,9 +17,18 @@ function cleanupNow() {
     }
   }
   children.clear();
+  for (const g of groups) {
+    try {
+      process.kill(-g, "SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+  groups.clear();
   for (const p of [...paths].reverse()) {
     try {
-      rmSync(p, { recursive: true, force: true });
+      // retried: a process just killed may still be closing a file in it
+      rmSync(p, { recursive: true, force: true, maxRetries: 3 });
     } catch {
       /* best effort on the way out */
     }
@@ -58,4 +68,12 @@ export function trackChild(c: ChildProcess): void {
   install();
   children.add(c);
   c.once("exit", () => children.delete(c));
+}
+
+/** A child that leads its own process group (spawned detached): the whole group is killed on exit. */
+export function trackProcessGroup(c: ChildProcess): void {
+  install();
+  if (c.pid === undefined) return;
+  const g = c.pid;
+  groups.add(g);
 }

@@ -1,12 +1,13 @@
-// Running the field's tools (cgpt, futility, e2fsprogs, compressors): spawned
-// directly, never through a shell (no quoting, no shell start-up per call:
-// a build runs a few dozen tools). A missing tool is a user error that names
-// the package to install.
+// Running the field's tools (cgpt, futility, e2fsprogs, compressors): each
+// with its arguments as they are, never parsed by a shell, started by the
+// fork server (launcher.ts) or, where it cannot, by node itself. A missing
+// tool is a user error that names the package to install.
 import { spawn } from "node:child_process";
 import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { UserError } from "./errors.js";
 import { trackChild } from "./cleanup.js";
+import { launch, type LaunchRequest, type Launched } from "./launcher.js";
 
 const packages: Record<string, string> = {
   cgpt: "cgpt (Debian) / vboot_reference (Nix)",
@@ -83,27 +84,46 @@ export interface RunOptions {
   stderr?: "pipe" | "inherit";
   /** kills the tool (SIGTERM) when aborted; the run then rejects */
   signal?: AbortSignal;
-  /** damaged input can make a tool print without end (a file claiming terabytes): past this many bytes it is killed, the caller sees the length */
+  /**
+   * damaged input can make a tool print without end (a file claiming
+   * terabytes): past this many bytes it is killed, the caller sees the
+   * length. It bounds every file the tool writes: for tools that only print.
+   */
   maxStdout?: number;
 }
 
 /** Runs a tool with arguments; the caller reads the exit code. */
-export function run(tool: string, args: (string | number)[], opts: RunOptions = {}): Promise<ToolOutput> {
-  let path: string;
-  try {
-    path = requireTool(tool);
-  } catch (e) {
-    return Promise.reject(e);
-  }
+export async function run(tool: string, args: (string | number)[], opts: RunOptions = {}): Promise<ToolOutput> {
+  const path = requireTool(tool);
   const argv = args.map(String);
   if (verbose) process.stderr.write(`+ ${[tool, ...argv].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(" ")}\n`);
+  const req: LaunchRequest = {
+    path,
+    argv,
+    // tools' output is parsed, and none of it may depend on the user's locale or zone
+    env: definedEnv({ ...process.env, LC_ALL: "C", TZ: "UTC", ...opts.env }),
+    cwd: opts.cwd ?? process.cwd(),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    captureStderr: opts.stderr !== "inherit",
+    ...(opts.maxStdout !== undefined ? { maxFileBytes: opts.maxStdout } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  };
+  const r = await (launch(req, locate, spawnDirect) ?? spawnDirect(req));
+  return { exitCode: r.exitCode, signal: r.signal, stdout: r.stdout.toString("utf8"), stderr: r.stderr.toString("utf8") };
+}
+
+function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** node's own spawn, where the fork server cannot run a tool (launcher.ts). */
+function spawnDirect(req: LaunchRequest): Promise<Launched> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path, argv, {
-      // tools' output is parsed, and none of it may depend on the user's locale or zone
-      env: { ...process.env, LC_ALL: "C", TZ: "UTC", ...opts.env },
-      cwd: opts.cwd,
-      stdio: [opts.input === undefined ? "ignore" : "pipe", "pipe", opts.stderr === "inherit" ? "inherit" : "pipe"],
-      ...(opts.signal ? { signal: opts.signal } : {}),
+    const child = spawn(req.path, req.argv, {
+      env: req.env,
+      cwd: req.cwd,
+      stdio: [req.input === undefined ? "ignore" : "pipe", "pipe", req.captureStderr ? "pipe" : "inherit"],
+      ...(req.signal ? { signal: req.signal } : {}),
     });
     trackChild(child);
     const out: Buffer[] = [];
@@ -112,14 +132,14 @@ export function run(tool: string, args: (string | number)[], opts: RunOptions = 
     child.stdout!.on("data", (d: Buffer) => {
       seen += d.length;
       out.push(d); // past the limit by at most one chunk, so the caller sees that it was passed
-      if (opts.maxStdout !== undefined && seen > opts.maxStdout) child.kill("SIGKILL");
+      if (req.maxFileBytes !== undefined && seen > req.maxFileBytes) child.kill("SIGKILL");
     });
     child.stderr?.on("data", (d: Buffer) => err.push(d));
     child.once("error", reject);
-    child.once("close", (code, signal) => resolve({ exitCode: code, signal, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") }));
-    if (opts.input !== undefined) {
+    child.once("close", (code, signal) => resolve({ exitCode: code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) }));
+    if (req.input !== undefined) {
       child.stdin!.on("error", () => {}); // a tool that exits without reading all of it: its exit status tells
-      child.stdin!.end(opts.input);
+      child.stdin!.end(req.input);
     }
   });
 }
