@@ -71,7 +71,9 @@ export async function copyAndHash(src: string, dest: string | null, destOffset: 
     const size = (await stat(src)).size;
     const extents = (await dataExtents(src, signal).catch(() => null)) ?? [{ offset: 0, length: size }];
     flush = dest === null ? null : await open(dest, "r+");
-    const digests = await runTasks({ src, dest, destOffset, blockBytes: BLOCK_BYTES }, blockTasks(size, extents), signal);
+    const running = runTasks({ src, dest, destOffset, blockBytes: BLOCK_BYTES }, blockTasks(size, extents), signal);
+    zeroDigest(BLOCK_BYTES); // now, while the workers copy, not after them (a 4 MiB hash: 20 ms seen there)
+    const digests = await running;
     // a source that ends in a hole still ends where it ends
     if (flush && (await flush.stat()).size < destOffset + size) await flush.truncate(destOffset + size);
     await flush?.datasync();
