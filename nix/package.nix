@@ -3,7 +3,7 @@
 # beside it.
 { lib, buildNpmPackage, importNpmLock, nodejs, makeWrapper
 , vboot-utils ? null, vboot_reference ? null # renamed vboot_reference -> vboot-utils in nixpkgs
-, bash, e2fsprogs, xfsprogs, fakeroot, kmod, xz, zstd, lz4, lzop, bzip2, cpio, util-linux, coreutils
+, bash, bashNonInteractive ? bash, e2fsprogs, xfsprogs, fakeroot, kmod, xz, zstd, lz4, lzop, bzip2, cpio, util-linux, coreutils
 , src }:
 let
   # pkgs/by-name/vb/vboot-utils (pname "vboot-utils"); older pins only have vboot_reference.
@@ -12,12 +12,15 @@ let
   # The lock file carries no "resolved" URLs; importNpmLock needs them
   # (pkgs/build-support/node/import-npm-lock). Hashes still come from the lock.
   packageLock = (import ./lib/npm-lock.nix).withResolved (lib.importJSON (src + "/package-lock.json"));
-  # bash: the fork server that starts the tools (scripts/lib/launcher.ts); coreutils: its env
-  runtimeTools = [ bash vboot e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 lzop bzip2 cpio util-linux coreutils ];
+  # bash: the fork server that starts the tools (scripts/lib/launcher.ts; no readline
+  # needed: nixpkgs' `bash` is the interactive one), coreutils: its env
+  runtimeTools = [ bashNonInteractive vboot e2fsprogs xfsprogs fakeroot kmod xz zstd lz4 lzop bzip2 cpio util-linux coreutils ];
   # The board table and kernel policy rules the CLI reads, written from the
   # Nix files themselves, so the package can never disagree with them.
   boardInfo = builtins.toFile "board-info.json" (builtins.toJSON (import ./board-info.nix { }));
 in
+# the fork server reads its requests with `mapfile -d` (bash 4.4)
+assert lib.versionAtLeast (lib.getVersion bashNonInteractive) "4.4";
 buildNpmPackage {
   pname = "shimboot";
   inherit (package) version;

@@ -10,11 +10,11 @@
 // files in a private directory, read when it exits. The server and every tool
 // it starts share one process group, killed as a whole on exit or Ctrl-C.
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { removeOnExit, trackProcessGroup } from "./cleanup.js";
+import { trackProcessGroup } from "./cleanup.js";
+import { makePrivateDirSync } from "./workdir.js";
 
 /** bash ≥ 4.4 (mapfile -d); "ready" first, then one "pid ID N" and one "exit ID STATUS" line per request. */
 const SERVER = `
@@ -101,8 +101,7 @@ class Launcher {
   onGone: ((unstarted: Pending[]) => void) | null = null;
 
   constructor(bash: string, env: string) {
-    this.dir = mkdtempSync(join(process.env.TMPDIR || tmpdir(), "shimboot-tools-"));
-    removeOnExit(this.dir);
+    this.dir = makePrivateDirSync("shimboot-tools-").path;
     this.child = spawn(bash, ["--noprofile", "--norc", "-c", SERVER, "shimboot-launcher", this.dir, env], { stdio: ["pipe", "pipe", "inherit"], env: {}, detached: true });
     trackProcessGroup(this.child);
     this.child.unref();
@@ -230,7 +229,14 @@ export function launch(req: LaunchRequest, locate: (tool: string) => string | nu
       unusable = true;
       return null;
     }
-    const l = new Launcher(bash, env);
+    let l: Launcher;
+    try {
+      l = new Launcher(bash, env);
+    } catch {
+      // no private directory for its files (TMPDIR unwritable): what needs one says so itself
+      unusable = true;
+      return null;
+    }
     l.onGone = (unstarted) => {
       if (launcher === l) launcher = null;
       if (unstarted.length) unusable = true; // it never became ready: bash too old

@@ -132,6 +132,13 @@ describe("shimboot build on bad input", () => {
     expect(r.stderr.split("\n")[0]).toMatch(/etc\/secret-mode: --rootfs: this file is not readable/);
   });
 
+  it("names a TMPDIR that does not exist, and writes nothing", async () => {
+    const d = await outDir();
+    const shim = await fixture("shim-x86");
+    const r = await runCli(["build", "--shim", shim, "--rootfs", rootfs, "--out", join(d, "shimboot.bin"), "--drivers", "none", "--force"], { env: { TMPDIR: join(d, "missing") } });
+    await expectCleanFailure(d, r, /missing \(TMPDIR\): cannot make a private working directory there \(ENOENT\)/);
+  });
+
   it("refuses to overwrite an existing --out without --force", async () => {
     const d = await outDir();
     const r = await buildImage(d, { rootfs });

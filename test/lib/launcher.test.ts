@@ -101,6 +101,11 @@ describe("tools started by the fork server", () => {
     }
   });
 
+  it("are spawned by node itself where TMPDIR cannot hold their files", async () => {
+    const r = await inFreshNode(`process.stdout.write((await run("sh", ["-c", ${JSON.stringify(PARENT)}])).stdout);`, { TMPDIR: "/nonexistent" });
+    expect(r.stdout).toBe("node\n");
+  });
+
   it("run from a directory whose name has an equals sign (env would read it as an assignment)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "launcher-eq-"));
     try {
