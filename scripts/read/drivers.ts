@@ -2,7 +2,11 @@
 // modules (decompressed, depmod re-run), firmware from the shim, then the
 // recovery image (recovery wins), then --firmware, and the recovery's
 // modprobe.d. The result is a staging tree and a summary for the manifest.
-import { chmod, copyFile, lstat, mkdir, readdir, readFile, readlink, rm, symlink, unlink, writeFile } from "node:fs/promises";
+// Synchronous file calls for the trees: one after another, each asynchronous
+// call is a round trip through libuv's thread pool (a board's modules and
+// firmware are thousands of files).
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { runOk } from "../lib/exec.js";
@@ -30,10 +34,10 @@ export interface DriverHarvest {
   entries: number;
 }
 
-async function* walk(dir: string): AsyncGenerator<string> {
-  for (const name of (await readdir(dir)).sort()) {
+function* walk(dir: string): Generator<string> {
+  for (const name of readdirSync(dir).sort()) {
     const p = join(dir, name);
-    const st = await lstat(p);
+    const st = lstatSync(p);
     if (st.isDirectory()) yield* walk(p);
     else yield p;
   }
@@ -49,11 +53,11 @@ const moduleCodecs: [string, Codec][] = [
 async function decompressModules(dir: string): Promise<{ total: number; decompressed: number }> {
   let total = 0;
   let decompressed = 0;
-  for await (const p of walk(dir)) {
+  for (const p of [...walk(dir)]) {
     const hit = moduleCodecs.find(([ext]) => p.endsWith(ext));
     if (hit) {
-      await writeFile(p.slice(0, -hit[0].length + 3), await decompress(hit[1], await readFile(p)));
-      await unlink(p);
+      writeFileSync(p.slice(0, -hit[0].length + 3), await decompress(hit[1], readFileSync(p)));
+      unlinkSync(p);
       decompressed++;
       total++;
     } else if (p.endsWith(".ko")) total++;
@@ -61,31 +65,31 @@ async function decompressModules(dir: string): Promise<{ total: number; decompre
   return { total, decompressed };
 }
 
-async function sameContent(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([lstat(a), lstat(b)]);
-  if (sa.isSymbolicLink() || sb.isSymbolicLink()) return sa.isSymbolicLink() && sb.isSymbolicLink() && (await readlink(a)) === (await readlink(b));
+function sameContent(a: string, b: string): boolean {
+  const [sa, sb] = [lstatSync(a), lstatSync(b)];
+  if (sa.isSymbolicLink() || sb.isSymbolicLink()) return sa.isSymbolicLink() && sb.isSymbolicLink() && readlinkSync(a) === readlinkSync(b);
   if (sa.size !== sb.size) return false;
-  return (await readFile(a)).equals(await readFile(b));
+  return readFileSync(a).equals(readFileSync(b));
 }
 
 /** Copies every file of `src` over `dest`, recording files that differed. */
-async function overlay(src: string, dest: string, owners: Map<string, string[]>, sourceName: string, conflicts: FirmwareConflict[]) {
-  for await (const p of walk(src)) {
+function overlay(src: string, dest: string, owners: Map<string, string[]>, sourceName: string, conflicts: FirmwareConflict[]) {
+  for (const p of walk(src)) {
     const rel = relative(src, p);
     const target = join(dest, rel);
     const prev = owners.get(rel);
     if (prev) {
-      if (!(await sameContent(p, target))) {
+      if (!sameContent(p, target)) {
         const existing = conflicts.find((c) => c.path === rel);
         if (existing) existing.from.push(sourceName);
         else conflicts.push({ path: rel, from: [...prev.slice(-1), sourceName] });
       }
-      await rm(target, { force: true });
+      rmSync(target, { force: true });
     }
-    await mkdir(dirname(target), { recursive: true });
-    const st = await lstat(p);
-    if (st.isSymbolicLink()) await symlink(await readlink(p), target);
-    else await copyFile(p, target);
+    mkdirSync(dirname(target), { recursive: true });
+    const st = lstatSync(p);
+    if (st.isSymbolicLink()) symlinkSync(readlinkSync(p), target);
+    else copyFileSync(p, target);
     owners.set(rel, [...(prev ?? []), sourceName]);
   }
 }
@@ -95,28 +99,28 @@ async function overlay(src: string, dest: string, owners: Map<string, string[]>,
  * output, decompressed modules, --firmware files): directories 0755, files
  * 0644, or 0755 where the source was executable.
  */
-async function stateModes(dir: string): Promise<void> {
-  await chmod(dir, 0o755);
-  for (const name of await readdir(dir)) {
+function stateModes(dir: string): void {
+  chmodSync(dir, 0o755);
+  for (const name of readdirSync(dir)) {
     const p = join(dir, name);
-    const st = await lstat(p);
-    if (st.isDirectory()) await stateModes(p);
-    else if (st.isFile()) await chmod(p, st.mode & 0o111 ? 0o755 : 0o644);
+    const st = lstatSync(p);
+    if (st.isDirectory()) stateModes(p);
+    else if (st.isFile()) chmodSync(p, st.mode & 0o111 ? 0o755 : 0o644);
   }
 }
 
-async function dirStats(dir: string) {
+function dirStats(dir: string) {
   let bytes = 0;
   let entries = 0;
-  const count = async (d: string) => {
-    for (const name of await readdir(d)) {
-      const st = await lstat(join(d, name));
+  const count = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const st = lstatSync(join(d, name));
       entries++;
-      if (st.isDirectory()) await count(join(d, name));
+      if (st.isDirectory()) count(join(d, name));
       else bytes += Math.ceil(st.size / 4096) * 4096;
     }
   };
-  await count(dir);
+  count(dir);
   return { bytes, entries };
 }
 
@@ -139,19 +143,19 @@ const pulled = (pull: string, source: string, path: string) => join(pull, source
 export async function harvestDrivers(opts: HarvestOptions): Promise<DriverHarvest> {
   const root = join(opts.work, "drivers");
   const pull = join(opts.work, "pull");
-  await mkdir(join(root, "lib/modules"), { recursive: true });
-  await mkdir(join(root, "lib/firmware"), { recursive: true });
+  mkdirSync(join(root, "lib/modules"), { recursive: true });
+  mkdirSync(join(root, "lib/firmware"), { recursive: true });
   const [shimDirs, recoveryDirs] = await Promise.all([listDirs(opts.shimRoot, ["/lib/modules", "/lib/firmware"]), opts.recoveryRoot ? listDirs(opts.recoveryRoot, RECOVERY_DIRS) : new Map()]);
   const release = moduleRelease(opts, (shimDirs.get("/lib/modules") ?? []).filter((e) => e.kind === "dir").map((e) => e.name));
   await pullTrees(opts, pull, root, release, shimDirs, recoveryDirs);
 
   const mods = await decompressModules(join(root, "lib/modules", release));
   await runOk("depmod", ["-b", root, release]);
-  const { owners, conflicts } = await mergeFirmware(opts, pull, root, shimDirs, recoveryDirs);
-  const modprobeFiles = await mergeModprobe(pull, root, recoveryDirs);
+  const { owners, conflicts } = mergeFirmware(opts, pull, root, shimDirs, recoveryDirs);
+  const modprobeFiles = mergeModprobe(pull, root, recoveryDirs);
   await rm(pull, { recursive: true, force: true });
-  await stateModes(root);
-  return { root, moduleRelease: release, modules: mods.total, decompressedModules: mods.decompressed, firmwareFiles: owners.size, conflicts, modprobeFiles, ...(await dirStats(root)) };
+  stateModes(root);
+  return { root, moduleRelease: release, modules: mods.total, decompressedModules: mods.decompressed, firmwareFiles: owners.size, conflicts, modprobeFiles, ...dirStats(root) };
 }
 
 /** Modules: exactly the running kernel's release. */
@@ -171,30 +175,30 @@ async function pullTrees(opts: HarvestOptions, pull: string, root: string, relea
   const shimTrees: [string, string][] = [[`/lib/modules/${release}`, join(root, "lib/modules")]];
   if (shimDirs.has("/lib/firmware")) shimTrees.push(["/lib/firmware", pulled(pull, "shim", "/lib/firmware")]);
   const recoveryTrees: [string, string][] = RECOVERY_DIRS.filter((d) => recoveryDirs.has(d)).map((d) => [d, pulled(pull, "recovery", d)]);
-  for (const [, dest] of [...shimTrees, ...recoveryTrees]) await mkdir(dest, { recursive: true });
+  for (const [, dest] of [...shimTrees, ...recoveryTrees]) mkdirSync(dest, { recursive: true });
   await allSteps([dumpTrees(opts.shimRoot, shimTrees), opts.recoveryRoot ? dumpTrees(opts.recoveryRoot, recoveryTrees) : Promise.resolve()]);
 }
 
 /** Firmware: shim, then recovery (wins), then --firmware (wins). */
-async function mergeFirmware(opts: HarvestOptions, pull: string, root: string, shimDirs: Map<string, unknown>, recoveryDirs: Map<string, unknown>) {
+function mergeFirmware(opts: HarvestOptions, pull: string, root: string, shimDirs: Map<string, unknown>, recoveryDirs: Map<string, unknown>) {
   const owners = new Map<string, string[]>();
   const conflicts: FirmwareConflict[] = [];
   const sources: [string, string][] = [];
   if (shimDirs.has("/lib/firmware")) sources.push(["shim", join(pulled(pull, "shim", "/lib/firmware"), "firmware")]);
   if (recoveryDirs.has("/lib/firmware")) sources.push(["recovery", join(pulled(pull, "recovery", "/lib/firmware"), "firmware")]);
   if (opts.extraFirmware) sources.push(["--firmware", opts.extraFirmware]);
-  for (const [name, dir] of sources) await overlay(dir, join(root, "lib/firmware"), owners, name, conflicts);
+  for (const [name, dir] of sources) overlay(dir, join(root, "lib/firmware"), owners, name, conflicts);
   return { owners, conflicts };
 }
 
 /** modprobe.d from the recovery image: lib first, etc overrides by name. */
-async function mergeModprobe(pull: string, root: string, recoveryDirs: Map<string, unknown>): Promise<string[]> {
+function mergeModprobe(pull: string, root: string, recoveryDirs: Map<string, unknown>): string[] {
   const files: string[] = [];
   for (const d of ["/lib/modprobe.d", "/etc/modprobe.d"].filter((x) => recoveryDirs.has(x))) {
     const got = join(pulled(pull, "recovery", d), "modprobe.d");
-    await mkdir(join(root, "lib/modprobe.d"), { recursive: true });
-    for (const name of (await readdir(got)).sort()) {
-      await copyFile(join(got, name), join(root, "lib/modprobe.d", name));
+    mkdirSync(join(root, "lib/modprobe.d"), { recursive: true });
+    for (const name of readdirSync(got).sort()) {
+      copyFileSync(join(got, name), join(root, "lib/modprobe.d", name));
       if (!files.includes(name)) files.push(name);
     }
   }

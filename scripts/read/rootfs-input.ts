@@ -1,7 +1,8 @@
 // The --rootfs input: a directory (made into ext4 in place) or an ext4 image
 // (what Nix builds). Only facts needed to plan: sizes, counts, identity.
 import { createHash } from "node:crypto";
-import { access, constants, lstat, open, readdir, readlink, stat } from "node:fs/promises";
+import { accessSync, constants, lstatSync, readdirSync, readlinkSync } from "node:fs";
+import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
@@ -62,31 +63,45 @@ export type RootfsInput =
       hasInit: boolean;
     };
 
-async function walkDir(root: string) {
+/**
+ * The tree's listing, with synchronous calls: each asynchronous lstat is a
+ * round trip through libuv's thread pool, and one after another they took
+ * 21 s for a 221k-entry tree (a NixOS desktop closure's size) and 51 ms for
+ * 235 entries; synchronously, ~1 s and ~3 ms.
+ */
+function walkDir(root: string) {
   const entries: RootfsDirEntry[] = [];
   const h = createHash("sha256");
   let dataBytes = 0;
-  const walk = async (rel: string) => {
-    const names = (await readdir(join(root, rel))).sort();
+  const walk = (rel: string) => {
+    const names = readdirSync(join(root, rel)).sort();
     for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;
-      const st = await lstat(join(root, r));
+      const abs = join(root, r);
+      const st = lstatSync(abs);
       const kind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
       entries.push({ path: r, kind, size: st.size, uid: st.uid, gid: st.gid });
-      const target = kind === "symlink" ? await readlink(join(root, r)) : "";
+      const target = kind === "symlink" ? readlinkSync(abs) : "";
       h.update(`${r}\0${kind}\0${st.mode}\0${st.size}\0${Math.floor(st.mtimeMs / 1000)}\0${target}\n`);
       if (kind === "file") {
         dataBytes += Math.ceil(st.size / 4096) * 4096;
         // mke2fs would stop halfway on an unreadable file: say which, now
-        await access(join(root, r), constants.R_OK).catch(() => {
-          throw new UserError(join(root, r), "--rootfs: this file is not readable by the current user", "fix its permissions, or build as a user who can read the whole tree");
-        });
+        if (!readable(abs)) throw new UserError(abs, "--rootfs: this file is not readable by the current user", "fix its permissions, or build as a user who can read the whole tree");
       }
-      if (kind === "dir") await walk(r);
+      if (kind === "dir") walk(r);
     }
   };
-  await walk("");
+  walk("");
   return { entries, dataBytes: dataBytes as Bytes, identity: h.digest("hex") };
+}
+
+function readable(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** An image that is mounted, was not unmounted cleanly or has known errors is not copied. */
@@ -109,7 +124,7 @@ export async function readRootfsInput(path: string): Promise<RootfsInput> {
   }
   if (st.isDirectory()) {
     try {
-      const w = await walkDir(path);
+      const w = walkDir(path);
       if (w.entries.length === 0) throw new UserError(path, "--rootfs: the directory is empty", "pass the root of a Linux file system (with /sbin/init)");
       const init = w.entries.find((e) => e.path === "sbin/init");
       return { kind: "dir", path, ...w, hasInit: !!init && init.kind !== "dir" };

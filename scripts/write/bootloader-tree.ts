@@ -1,7 +1,9 @@
 // Partition 3: the shim's own initramfs tree (modes, owners, device nodes,
 // links exactly as in its cpio) with shimboot's bootloader in place of
 // bin/init and bin/bootstrap.sh, its configuration and the build manifest.
-import { chmod, link, lstat, mkdir, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+// Synchronous file calls: one after another, each asynchronous call is a round
+// trip through libuv's thread pool, and a shim's initramfs has hundreds of entries.
+import { chmodSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import type { CpioEntry } from "../read/cpio.js";
 import type { Content } from "../plan/sizes.js";
@@ -23,10 +25,10 @@ export interface BootloaderTree {
   content: Content;
 }
 
-async function* walkFiles(root: string, rel = ""): AsyncGenerator<string> {
-  for (const name of (await readdir(join(root, rel))).sort()) {
+function* walkFiles(root: string, rel = ""): Generator<string> {
+  for (const name of readdirSync(join(root, rel)).sort()) {
     const r = rel ? `${rel}/${name}` : name;
-    const st = await lstat(join(root, r));
+    const st = lstatSync(join(root, r));
     if (st.isDirectory()) yield* walkFiles(root, r);
     else if (st.isFile()) yield r;
   }
@@ -36,11 +38,11 @@ async function* walkFiles(root: string, rel = ""): AsyncGenerator<string> {
 export async function bootloaderFiles(sourceDir: string): Promise<TreeFile[]> {
   const out: TreeFile[] = [];
   for (const top of ["bin", "lib"]) {
-    for await (const rel of walkFiles(join(sourceDir, top))) {
+    for (const rel of walkFiles(join(sourceDir, top))) {
       const path = `${top}/${rel}`;
-      const st = await lstat(join(sourceDir, path));
+      const st = lstatSync(join(sourceDir, path));
       // bin/ holds programs whatever the checkout did to their modes
-      out.push({ path, content: await readFile(join(sourceDir, path)), mode: top === "bin" || st.mode & 0o111 ? 0o755 : 0o644 });
+      out.push({ path, content: readFileSync(join(sourceDir, path)), mode: top === "bin" || st.mode & 0o111 ? 0o755 : 0o644 });
     }
   }
   return out;
@@ -60,35 +62,35 @@ export function bootloaderContent(entries: CpioEntry[], overlay: TreeFile[]): Co
  * without privilege, so they become debugfs mknod commands instead.
  */
 export async function stageBootloaderTree(dir: string, entries: CpioEntry[], overlay: TreeFile[], epoch: number): Promise<BootloaderTree> {
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true, mode: 0o755 });
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
   const meta = new Map<string, InodeMeta>();
   const specials: string[] = [];
   const replaced = new Set(overlay.map((f) => f.path));
   let dataBytes = 0;
-  const parents = async (p: string) => mkdir(dirname(join(dir, p)), { recursive: true });
+  const parents = (p: string) => mkdirSync(dirname(join(dir, p)), { recursive: true });
   for (const e of entries) {
     if (replaced.has(e.path)) continue;
     const full = join(dir, e.path);
     const m: InodeMeta = { mode: TYPE_BITS[e.kind] | e.perm, uid: e.uid, gid: e.gid, mtime: e.mtime };
     switch (e.kind) {
       case "dir":
-        await mkdir(full, { recursive: true });
+        mkdirSync(full, { recursive: true });
         break;
       case "file":
-        await parents(e.path);
-        if (e.hardlinkOf && meta.has(e.hardlinkOf)) await link(join(dir, e.hardlinkOf), full);
+        parents(e.path);
+        if (e.hardlinkOf && meta.has(e.hardlinkOf)) linkSync(join(dir, e.hardlinkOf), full);
         else {
-          await writeFile(full, e.data);
+          writeFileSync(full, e.data);
           dataBytes += Math.ceil(e.data.length / 4096) * 4096;
         }
         break;
       case "symlink":
-        await parents(e.path);
-        await symlink(e.target ?? "", full);
+        parents(e.path);
+        symlinkSync(e.target ?? "", full);
         break;
       default: {
-        await parents(e.path);
+        parents(e.path);
         const kind = e.kind === "char" ? `c ${e.rdev!.major} ${e.rdev!.minor}` : e.kind === "block" ? `b ${e.rdev!.major} ${e.rdev!.minor}` : "p";
         if (e.kind === "socket") continue; // sockets are runtime objects: the kernel ignores them in an initramfs too
         // debugfs's mknod takes a bare name in the current directory
@@ -99,10 +101,10 @@ export async function stageBootloaderTree(dir: string, entries: CpioEntry[], ove
   }
   for (const f of overlay) {
     const full = join(dir, f.path);
-    await parents(f.path);
-    await rm(full, { force: true });
-    await writeFile(full, f.content);
-    await chmod(full, f.mode);
+    parents(f.path);
+    rmSync(full, { force: true });
+    writeFileSync(full, f.content);
+    chmodSync(full, f.mode);
     dataBytes += Math.ceil(Buffer.byteLength(f.content) / 4096) * 4096;
     meta.set(f.path, { mode: TYPE_BITS.file | f.mode, uid: 0, gid: 0, mtime: epoch });
   }
