@@ -82,6 +82,8 @@ export interface RunOptions {
   cwd?: string;
   /** "inherit": the tool draws on our terminal (progress bars) */
   stderr?: "pipe" | "inherit";
+  /** "ignore": what the tool prints is not kept (returned as "") */
+  stdout?: "pipe" | "ignore";
   /** kills the tool (SIGTERM) when aborted; the run then rejects */
   signal?: AbortSignal;
   /**
@@ -105,6 +107,7 @@ export async function run(tool: string, args: (string | number)[], opts: RunOpti
     cwd: opts.cwd ?? process.cwd(),
     ...(opts.input !== undefined ? { input: opts.input } : {}),
     captureStderr: opts.stderr !== "inherit",
+    captureStdout: opts.stdout !== "ignore",
     ...(opts.maxStdout !== undefined ? { maxFileBytes: opts.maxStdout } : {}),
     ...(opts.signal ? { signal: opts.signal } : {}),
   };
@@ -122,14 +125,14 @@ function spawnDirect(req: LaunchRequest): Promise<Launched> {
     const child = spawn(req.path, req.argv, {
       env: req.env,
       cwd: req.cwd,
-      stdio: [req.input === undefined ? "ignore" : "pipe", "pipe", req.captureStderr ? "pipe" : "inherit"],
+      stdio: [req.input === undefined ? "ignore" : "pipe", req.captureStdout ? "pipe" : "ignore", req.captureStderr ? "pipe" : "inherit"],
       ...(req.signal ? { signal: req.signal } : {}),
     });
     trackChild(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let seen = 0;
-    child.stdout!.on("data", (d: Buffer) => {
+    child.stdout?.on("data", (d: Buffer) => {
       seen += d.length;
       out.push(d); // past the limit by at most one chunk, so the caller sees that it was passed
       if (req.maxFileBytes !== undefined && seen > req.maxFileBytes) child.kill("SIGKILL");

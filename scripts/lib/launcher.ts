@@ -49,6 +49,8 @@ export interface LaunchRequest {
   input?: string | Buffer;
   /** false: the tool writes to our stderr */
   captureStderr: boolean;
+  /** false: its stdout goes to /dev/null */
+  captureStdout: boolean;
   /** bound on every file the tool writes, stdout included (ulimit -f; the tool dies of SIGXFSZ past it) */
   maxFileBytes?: number;
   signal?: AbortSignal;
@@ -125,9 +127,9 @@ class Launcher {
       if (req.signal?.aborted) return reject(abortError(req.signal));
       const id = String(this.next++);
       const f = (ext: string) => join(this.dir, `${id}.${ext}`);
-      const out = f("out");
+      const out = req.captureStdout ? f("out") : "/dev/null";
       const err = req.captureStderr ? f("err") : null;
-      const files = [f("req"), out, ...(err ? [err] : [])];
+      const files = [f("req"), ...(req.captureStdout ? [out] : []), ...(err ? [err] : [])];
       let stdin = "/dev/null";
       if (req.input !== undefined) {
         stdin = f("in");
@@ -184,7 +186,7 @@ class Launcher {
     try {
       if (p.done) return;
       p.done = true;
-      p.resolve({ ...decodeStatus(status), stdout: readFileSync(p.out), stderr: p.err ? readFileSync(p.err) : Buffer.alloc(0) });
+      p.resolve({ ...decodeStatus(status), stdout: p.req.captureStdout ? readFileSync(p.out) : Buffer.alloc(0), stderr: p.err ? readFileSync(p.err) : Buffer.alloc(0) });
     } catch (e) {
       p.reject(e as Error);
     } finally {

@@ -1,7 +1,7 @@
 // Making and editing ext2/ext4 file systems inside the image file, at their
 // partition's offset: mke2fs -d fills one from a directory, debugfs -w adds
 // device nodes, injected files and fixed owners and times. No mount, no root.
-import { writeFile } from "node:fs/promises";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { run } from "../lib/exec.js";
@@ -56,14 +56,38 @@ export function dq(path: string): string {
 /** Messages debugfs prints for steps that are already done. */
 const BENIGN = [/^debugfs [\d.]+ \(/, /Ext2 directory already exists/, /^\s*$/];
 
-/** Runs debugfs -w commands (from a file in `work`) against the file system at `offset`. */
-export async function debugfsWrite(image: string, offset: Bytes, commands: string[], work: string, epoch: number, what: string): Promise<void> {
-  if (commands.length === 0) return;
+/**
+ * Runs debugfs -w commands (from a file in `work`) against the file system at
+ * `offset`. The commands are written in chunks as they come (a 221k-entry
+ * tree has 442k of them) and debugfs's echo of each is not kept.
+ */
+export async function debugfsWrite(image: string, offset: Bytes, commands: Iterable<string>, work: string, epoch: number, what: string): Promise<void> {
   const cmdFile = join(work, `debugfs-${Date.now()}-${Math.random().toString(36).slice(2)}.cmd`);
-  await writeFile(cmdFile, commands.join("\n") + "\n", { mode: 0o600 });
-  const r = await run("debugfs", ["-w", "-f", cmdFile, `${image}?offset=${offset}`], { env: e2fsEnv(epoch) });
+  if (!writeInChunks(cmdFile, commands)) return;
+  const r = await run("debugfs", ["-w", "-f", cmdFile, `${image}?offset=${offset}`], { env: e2fsEnv(epoch), stdout: "ignore" });
   const problems = r.stderr.split("\n").filter((l) => !BENIGN.some((b) => b.test(l)));
   if (r.exitCode !== 0 || problems.length) throw spaceError(`debugfs on ${what}`, problems.join("\n") || r.stderr);
+}
+
+/** One line per command; false (and no file) when there is none. */
+function writeInChunks(file: string, commands: Iterable<string>): boolean {
+  let fd: number | null = null;
+  let chunk: string[] = [];
+  const flush = () => {
+    fd ??= openSync(file, "w", 0o600);
+    writeSync(fd, chunk.join("\n") + "\n");
+    chunk = [];
+  };
+  try {
+    for (const c of commands) {
+      chunk.push(c);
+      if (chunk.length >= 4096) flush();
+    }
+    if (chunk.length) flush();
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+  return fd !== null;
 }
 
 export interface InodeMeta {

@@ -114,12 +114,15 @@ async function writeRootfsDir(w: WriteInputs, rootfs: PlannedPartition): Promise
   w.progress(`rootfs: writing ${rootfs.label}`);
   await makeExtFs(img, offsetOf(rootfs), rootfs.bytes, rootfs.content.fs, rootfs.content.from, epoch);
   w.progress("rootfs: owners root:root, times from SOURCE_DATE_EPOCH");
-  const cmds = fixupCommands("/", { uid: 0, gid: 0 }, epoch);
-  // mke2fs -d copied each owner: only those that are not root already are set (a root-owned
-  // tree, as the Nix store's, needs times only: half the debugfs commands)
-  for (const e of w.rootfsEntries ?? []) cmds.push(...fixupCommands("/" + e.path, { ...(e.uid !== 0 && { uid: 0 }), ...(e.gid !== 0 && { gid: 0 }) }, epoch));
-  cmds.push(...fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch));
-  await debugfsWrite(img, offsetOf(rootfs), cmds, w.work, epoch, "the rootfs");
+  const entries = w.rootfsEntries ?? [];
+  function* cmds() {
+    yield* fixupCommands("/", { uid: 0, gid: 0 }, epoch);
+    // mke2fs -d copied each owner: only those that are not root already are set (a root-owned
+    // tree, as the Nix store's, needs times only: half the debugfs commands)
+    for (const e of entries) yield* fixupCommands("/" + e.path, { ...(e.uid !== 0 && { uid: 0 }), ...(e.gid !== 0 && { gid: 0 }) }, epoch);
+    yield* fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch);
+  }
+  await debugfsWrite(img, offsetOf(rootfs), cmds(), w.work, epoch, "the rootfs");
 }
 
 /** Drivers (--drivers inject) and Wi-Fi connections into the rootfs. */

@@ -55,6 +55,11 @@ describe("tools started by the fork server", () => {
     expect((await run("pwd", [], { cwd: "/usr" })).stdout).toBe("/usr\n");
   });
 
+  it("print into nothing when their output is not wanted, and still report errors", async () => {
+    const r = await run("sh", ["-c", "echo out; echo err >&2; exit 4"], { stdout: "ignore" });
+    expect(r).toMatchObject({ exitCode: 4, stdout: "", stderr: "err\n" });
+  });
+
   it("report their own exit status", async () => {
     expect((await run("sh", ["-c", "exit 7"])).exitCode).toBe(7);
   });
