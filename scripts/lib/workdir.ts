@@ -1,7 +1,6 @@
 // A private working directory (mode 0700) for one command run, removed on
 // exit, error or signal.
-import { mkdtempSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { removeOnExit } from "./cleanup.js";
@@ -35,7 +34,8 @@ export async function makeWorkDir(prefix = "shimboot-"): Promise<WorkDir> {
   return {
     path,
     async dispose() {
-      await rm(path, { recursive: true, force: true });
+      // synchronously: an asynchronous rm of a tree is a thread-pool round trip per entry
+      rmSync(path, { recursive: true, force: true });
       release();
     },
   };
