@@ -12,7 +12,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import { UserError } from "./errors.js";
 import { trackProcessGroup } from "./cleanup.js";
 import { makePrivateDirSync } from "./workdir.js";
 
@@ -130,17 +131,20 @@ class Launcher {
       const out = req.captureStdout ? f("out") : "/dev/null";
       const err = req.captureStderr ? f("err") : null;
       const files = [f("req"), ...(req.captureStdout ? [out] : []), ...(err ? [err] : [])];
-      let stdin = "/dev/null";
-      if (req.input !== undefined) {
-        stdin = f("in");
-        files.push(stdin);
-        writeFileSync(stdin, req.input, { mode: 0o600 });
-      }
+      const stdin = req.input === undefined ? "/dev/null" : f("in");
+      if (req.input !== undefined) files.push(stdin);
       // ulimit -f counts 1 KiB blocks; one more lets the caller see that the bound was passed
       const limit = req.maxFileBytes === undefined ? "" : String(Math.ceil(req.maxFileBytes / 1024) + 1);
       const env = Object.entries(req.env).map(([k, v]) => `${k}=${v}`);
       const fields = [req.cwd, stdin, out, err ?? "", limit, String(env.length), ...env, req.path, ...req.argv];
-      writeFileSync(f("req"), fields.join("\0") + "\0", { mode: 0o600 });
+      try {
+        if (req.input !== undefined) writeFileSync(stdin, req.input, { mode: 0o600 });
+        writeFileSync(f("req"), fields.join("\0") + "\0", { mode: 0o600 });
+      } catch (e) {
+        for (const file of files) rmSync(file, { force: true });
+        const code = (e as NodeJS.ErrnoException).code ?? String(e);
+        return reject(new UserError(`${this.dir} (in TMPDIR)`, `cannot write the request to run ${basename(req.path)} (${code})`, "free some space in TMPDIR, or set TMPDIR to another directory"));
+      }
       const onAbort = () => this.abort(id);
       req.signal?.addEventListener("abort", onAbort, { once: true });
       const p: Pending = { req, out, err, files, resolve, reject, done: false, unlisten: () => req.signal?.removeEventListener("abort", onAbort) };
