@@ -73,7 +73,5 @@ export function trackChild(c: ChildProcess): void {
 /** A child that leads its own process group (spawned detached): the whole group is killed on exit. */
 export function trackProcessGroup(c: ChildProcess): void {
   install();
-  if (c.pid === undefined) return;
-  const g = c.pid;
-  groups.add(g);
+  if (c.pid !== undefined) groups.add(c.pid);
 }

@@ -6,7 +6,6 @@
 // call is a round trip through libuv's thread pool (a board's modules and
 // firmware are thousands of files).
 import { chmodSync, copyFileSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from "node:fs";
-import { rm } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { UserError } from "../lib/errors.js";
 import { runOk } from "../lib/exec.js";
@@ -153,7 +152,7 @@ export async function harvestDrivers(opts: HarvestOptions): Promise<DriverHarves
   await runOk("depmod", ["-b", root, release]);
   const { owners, conflicts } = mergeFirmware(opts, pull, root, shimDirs, recoveryDirs);
   const modprobeFiles = mergeModprobe(pull, root, recoveryDirs);
-  await rm(pull, { recursive: true, force: true });
+  rmSync(pull, { recursive: true, force: true });
   stateModes(root);
   return { root, moduleRelease: release, modules: mods.total, decompressedModules: mods.decompressed, firmwareFiles: owners.size, conflicts, modprobeFiles, ...dirStats(root) };
 }

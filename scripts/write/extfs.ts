@@ -75,7 +75,9 @@ function writeInChunks(file: string, commands: Iterable<string>): boolean {
   let chunk: string[] = [];
   const flush = () => {
     fd ??= openSync(file, "w", 0o600);
-    writeSync(fd, chunk.join("\n") + "\n");
+    const bytes = Buffer.from(chunk.join("\n") + "\n");
+    // a short write (the disk filling up) must not cut the commands off unseen
+    for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
     chunk = [];
   };
   try {
