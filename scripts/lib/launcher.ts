@@ -20,7 +20,7 @@ import { makePrivateDirSync } from "./workdir.js";
 /** bash ≥ 4.4 (mapfile -d); "ready" first, then one "pid ID N" and one "exit ID STATUS" line per request. */
 const SERVER = `
 ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 404)) || exit 3
-dir=$1 env=$2
+dir=$1 env=$2 rm=$3
 printf 'ready\\n'
 while IFS= read -r id; do
   mapfile -d '' -t f < "$dir/$id.req" || { printf 'exit %s 127\\n' "$id"; continue; }
@@ -38,6 +38,9 @@ while IFS= read -r id; do
     printf 'exit %s %d\\n' "$id" $?
   } &
 done
+# node is gone (stdin closed) without removing the directory: it was killed
+wait
+exec "$rm" -rf -- "$dir"
 `;
 
 export interface LaunchRequest {
@@ -103,9 +106,9 @@ class Launcher {
   /** set when the server is gone: requests it never read are handed back */
   onGone: ((unstarted: Pending[]) => void) | null = null;
 
-  constructor(bash: string, env: string) {
+  constructor(bash: string, env: string, rm: string) {
     this.dir = makePrivateDirSync("shimboot-tools-").path;
-    this.child = spawn(bash, ["--noprofile", "--norc", "-c", SERVER, "shimboot-launcher", this.dir, env], { stdio: ["pipe", "pipe", "inherit"], env: {}, detached: true });
+    this.child = spawn(bash, ["--noprofile", "--norc", "-c", SERVER, "shimboot-launcher", this.dir, env, rm], { stdio: ["pipe", "pipe", "inherit"], env: {}, detached: true });
     trackProcessGroup(this.child);
     this.child.unref();
     (this.child.stdin as unknown as { unref(): void }).unref();
@@ -224,20 +227,19 @@ let unusable = false;
 
 /**
  * Runs a tool through the fork server, or returns null when there is none
- * (no bash ≥ 4.4 or env on PATH): the caller then spawns the tool itself.
+ * (no bash ≥ 4.4, env or rm on PATH): the caller then spawns the tool itself.
  */
 export function launch(req: LaunchRequest, locate: (tool: string) => string | null, direct: (req: LaunchRequest) => Promise<Launched>): Promise<Launched> | null {
   if (unusable || req.path.includes("=")) return null;
   if (!launcher) {
-    const bash = locate("bash");
-    const env = locate("env");
-    if (!bash || !env || env.includes("=")) {
+    const [bash, env, rm] = [locate("bash"), locate("env"), locate("rm")];
+    if (!bash || !env || !rm || env.includes("=")) {
       unusable = true;
       return null;
     }
     let l: Launcher;
     try {
-      l = new Launcher(bash, env);
+      l = new Launcher(bash, env, rm);
     } catch {
       // no private directory for its files (TMPDIR unwritable): what needs one says so itself
       unusable = true;

@@ -94,6 +94,18 @@ describe("tools started by the fork server", () => {
     expect(r).toEqual({ stdout: "one\ntwo", left: [] });
   });
 
+  it("leave no directory behind when node is killed without cleaning up", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "launcher-killed-"));
+    try {
+      const script = `import { run } from ${JSON.stringify(EXEC_JS)};\nawait run("true", []);\nprocess.kill(process.pid, "SIGKILL");`;
+      await execFileP(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, TMPDIR: tmp } }).catch(() => {});
+      for (let i = 0; i < 50 && readdirSync(tmp).length; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it("are spawned by node itself where no usable bash is on PATH", async () => {
     const dir = mkdtempSync(join(tmpdir(), "launcher-old-bash-"));
     try {
