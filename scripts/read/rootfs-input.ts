@@ -21,14 +21,38 @@ async function superblockIdentity(path: string, size: number): Promise<string> {
   }
 }
 
+/** One entry of a --rootfs directory, as the owner fixups after mke2fs -d need it. */
 export interface RootfsDirEntry {
   /** path relative to the root, "/"-separated, no leading slash */
   path: string;
-  kind: "file" | "dir" | "symlink" | "other";
-  size: number;
   /** the owner mke2fs -d copies into the file system */
   uid: number;
   gid: number;
+}
+
+/**
+ * The tree's entries in walk order, compactly: a name and the index of its
+ * parent directory each (full paths of a 221k-entry tree held 48 MiB of heap
+ * and 73 MiB of RSS; this is a fraction of it). `rootfsEntries` gives their paths.
+ */
+export interface RootfsListing {
+  names: string[];
+  /** index of the entry's directory in `names`, -1 at the top */
+  parents: number[];
+  uids: number[];
+  gids: number[];
+}
+
+/** The listing's entries with their paths, in walk order (parents first). */
+export function* rootfsEntries(l: RootfsListing): Generator<RootfsDirEntry> {
+  const dirs = new Set(l.parents);
+  const dirPaths = new Map<number, string>(); // of directories only
+  for (let i = 0; i < l.names.length; i++) {
+    const parent = l.parents[i]!;
+    const path = parent < 0 ? l.names[i]! : `${dirPaths.get(parent)}/${l.names[i]}`;
+    if (dirs.has(i)) dirPaths.set(i, path);
+    yield { path, uid: l.uids[i]!, gid: l.gids[i]! };
+  }
 }
 
 export type RootfsInput =
@@ -37,7 +61,7 @@ export type RootfsInput =
       path: string;
       /** bytes of file data, rounded up to 4 KiB blocks */
       dataBytes: Bytes;
-      entries: RootfsDirEntry[];
+      entries: RootfsListing;
       /** SHA-256 over the sorted listing (path, type, mode, size, mtime, link target) */
       identity: string;
       hasInit: boolean;
@@ -70,17 +94,22 @@ export type RootfsInput =
  * for 235 entries; synchronously, 3.0 s and 14 ms.
  */
 function walkDir(root: string) {
-  const entries: RootfsDirEntry[] = [];
+  const entries: RootfsListing = { names: [], parents: [], uids: [], gids: [] };
   const h = createHash("sha256");
   let dataBytes = 0;
-  const walk = (rel: string) => {
+  let hasInit = false;
+  const walk = (rel: string, parent: number) => {
     const names = readdirSync(join(root, rel)).sort();
     for (const name of names) {
       const r = rel ? `${rel}/${name}` : name;
       const abs = join(root, r);
       const st = lstatSync(abs);
       const kind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
-      entries.push({ path: r, kind, size: st.size, uid: st.uid, gid: st.gid });
+      const index = entries.names.push(name) - 1;
+      entries.parents.push(parent);
+      entries.uids.push(st.uid);
+      entries.gids.push(st.gid);
+      if (r === "sbin/init") hasInit = kind !== "dir";
       const target = kind === "symlink" ? readlinkSync(abs) : "";
       h.update(`${r}\0${kind}\0${st.mode}\0${st.size}\0${Math.floor(st.mtimeMs / 1000)}\0${target}\n`);
       if (kind === "file") {
@@ -88,11 +117,11 @@ function walkDir(root: string) {
         // mke2fs would stop halfway on an unreadable file: say which, now
         if (!readable(abs)) throw new UserError(abs, "--rootfs: this file is not readable by the current user", "fix its permissions, or build as a user who can read the whole tree");
       }
-      if (kind === "dir") walk(r);
+      if (kind === "dir") walk(r, index);
     }
   };
-  walk("");
-  return { entries, dataBytes: dataBytes as Bytes, identity: h.digest("hex") };
+  walk("", -1);
+  return { entries, hasInit, dataBytes: dataBytes as Bytes, identity: h.digest("hex") };
 }
 
 function readable(path: string): boolean {
@@ -125,9 +154,8 @@ export async function readRootfsInput(path: string): Promise<RootfsInput> {
   if (st.isDirectory()) {
     try {
       const w = walkDir(path);
-      if (w.entries.length === 0) throw new UserError(path, "--rootfs: the directory is empty", "pass the root of a Linux file system (with /sbin/init)");
-      const init = w.entries.find((e) => e.path === "sbin/init");
-      return { kind: "dir", path, ...w, hasInit: !!init && init.kind !== "dir" };
+      if (w.entries.names.length === 0) throw new UserError(path, "--rootfs: the directory is empty", "pass the root of a Linux file system (with /sbin/init)");
+      return { kind: "dir", path, ...w };
     } catch (e) {
       if (e instanceof UserError) throw e;
       const err = e as NodeJS.ErrnoException;

@@ -8,7 +8,7 @@ import { toBytes, type Bytes } from "../lib/units.js";
 import type { Plan, PlannedPartition } from "../plan/plan.js";
 import type { CpioEntry } from "../read/cpio.js";
 import type { ExtFs } from "../read/extfs.js";
-import type { RootfsDirEntry } from "../read/rootfs-input.js";
+import { rootfsEntries, type RootfsListing } from "../read/rootfs-input.js";
 import { stageBootloaderTree, type TreeFile } from "./bootloader-tree.js";
 import { MANIFEST_PLACEHOLDER } from "./bootloader-overlay.js";
 import { copyDataExtents, copyRange } from "./copy.js";
@@ -28,7 +28,7 @@ export interface WriteInputs {
   /** computed after the rootfs is written (it may hash the rootfs) */
   manifest: () => Promise<TreeFile>;
   driversRoot: string | null;
-  rootfsEntries: RootfsDirEntry[] | null;
+  rootfsListing: RootfsListing | null;
   wifiFiles: { name: string; content: string }[];
   progress: (step: string) => void;
   /** let long-running tools draw their own progress on the terminal */
@@ -114,12 +114,12 @@ async function writeRootfsDir(w: WriteInputs, rootfs: PlannedPartition): Promise
   w.progress(`rootfs: writing ${rootfs.label}`);
   await makeExtFs(img, offsetOf(rootfs), rootfs.bytes, rootfs.content.fs, rootfs.content.from, epoch);
   w.progress("rootfs: owners root:root, times from SOURCE_DATE_EPOCH");
-  const entries = w.rootfsEntries ?? [];
+  const listing = w.rootfsListing;
   function* cmds() {
     yield* fixupCommands("/", { uid: 0, gid: 0 }, epoch);
     // mke2fs -d copied each owner: only those that are not root already are set (a root-owned
     // tree, as the Nix store's, needs times only: half the debugfs commands)
-    for (const e of entries) yield* fixupCommands("/" + e.path, { ...(e.uid !== 0 && { uid: 0 }), ...(e.gid !== 0 && { gid: 0 }) }, epoch);
+    for (const e of listing ? rootfsEntries(listing) : []) yield* fixupCommands("/" + e.path, { ...(e.uid !== 0 && { uid: 0 }), ...(e.gid !== 0 && { gid: 0 }) }, epoch);
     yield* fixupCommands("/lost+found", { uid: 0, gid: 0, mtime: epoch }, epoch);
   }
   await debugfsWrite(img, offsetOf(rootfs), cmds(), w.work, epoch, "the rootfs");
