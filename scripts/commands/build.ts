@@ -120,7 +120,7 @@ function write(tmpImage: string, p: PlannedImage, inputs: BuildInputs, work: str
     overlay: p.overlay,
     manifest: async () => ({ path: MANIFEST_PATH, content: JSON.stringify(await p.manifest(), null, 2) + "\n", mode: 0o644 }),
     driversRoot: p.drivers?.root ?? null,
-    rootfsListing: inputs.rootfs.kind === "dir" ? inputs.rootfs.entries : null,
+    rootfsListing: inputs.rootfs.kind === "dir" ? inputs.rootfs.listing : null,
     wifiFiles: inputs.wifi.map((n) => ({ name: keyfileName(n.ssid), content: nmKeyfile(n, p.seed) })),
     progress,
     showProgress,

@@ -114,9 +114,9 @@ export function makePlan(i: PlanInput): Plan {
   let rootfsContent: PartitionContent;
   const label = fsLabel(i.rootfsName);
   if (i.rootfs.kind === "dir") {
-    const c: Content = { dataBytes: i.rootfs.dataBytes + injected.dataBytes, entries: i.rootfs.entries.names.length + injected.entries };
+    const c: Content = { dataBytes: i.rootfs.dataBytes + injected.dataBytes, entries: i.rootfs.listing.names.length + injected.entries };
     rootfsBytes = extFsBytes(c, { journal: true, free: i.extraSpace, minimum: 32 * MiB });
-    rootfsContent = { kind: "rootfs-dir", fs: ext("rootfs", "ext4", label, { inodes: inodeCount(c), reservedPercent: 1 }), from: i.rootfs.path, entries: i.rootfs.entries.names.length, dataBytes: i.rootfs.dataBytes };
+    rootfsContent = { kind: "rootfs-dir", fs: ext("rootfs", "ext4", label, { inodes: inodeCount(c), reservedPercent: 1 }), from: i.rootfs.path, entries: i.rootfs.listing.names.length, dataBytes: i.rootfs.dataBytes };
   } else {
     const fsBytes = (i.rootfs.blockSize * i.rootfs.blockCount) as Bytes;
     const f = planImageFeatures(i.rootfs.path, i.rootfs.features, i.policy);

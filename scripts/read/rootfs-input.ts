@@ -61,7 +61,7 @@ export type RootfsInput =
       path: string;
       /** bytes of file data, rounded up to 4 KiB blocks */
       dataBytes: Bytes;
-      entries: RootfsListing;
+      listing: RootfsListing;
       /** SHA-256 over the sorted listing (path, type, mode, size, mtime, link target) */
       identity: string;
       hasInit: boolean;
@@ -94,7 +94,7 @@ export type RootfsInput =
  * for 235 entries; synchronously, 3.0 s and 14 ms.
  */
 function walkDir(root: string) {
-  const entries: RootfsListing = { names: [], parents: [], uids: [], gids: [] };
+  const listing: RootfsListing = { names: [], parents: [], uids: [], gids: [] };
   const h = createHash("sha256");
   let dataBytes = 0;
   let hasInit = false;
@@ -105,10 +105,10 @@ function walkDir(root: string) {
       const abs = join(root, r);
       const st = lstatSync(abs);
       const kind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
-      const index = entries.names.push(name) - 1;
-      entries.parents.push(parent);
-      entries.uids.push(st.uid);
-      entries.gids.push(st.gid);
+      const index = listing.names.push(name) - 1;
+      listing.parents.push(parent);
+      listing.uids.push(st.uid);
+      listing.gids.push(st.gid);
       if (r === "sbin/init") hasInit = kind !== "dir";
       const target = kind === "symlink" ? readlinkSync(abs) : "";
       h.update(`${r}\0${kind}\0${st.mode}\0${st.size}\0${Math.floor(st.mtimeMs / 1000)}\0${target}\n`);
@@ -121,7 +121,7 @@ function walkDir(root: string) {
     }
   };
   walk("", -1);
-  return { entries, hasInit, dataBytes: dataBytes as Bytes, identity: h.digest("hex") };
+  return { listing, hasInit, dataBytes: dataBytes as Bytes, identity: h.digest("hex") };
 }
 
 function readable(path: string): boolean {
@@ -154,7 +154,7 @@ export async function readRootfsInput(path: string): Promise<RootfsInput> {
   if (st.isDirectory()) {
     try {
       const w = walkDir(path);
-      if (w.entries.names.length === 0) throw new UserError(path, "--rootfs: the directory is empty", "pass the root of a Linux file system (with /sbin/init)");
+      if (w.listing.names.length === 0) throw new UserError(path, "--rootfs: the directory is empty", "pass the root of a Linux file system (with /sbin/init)");
       return { kind: "dir", path, ...w };
     } catch (e) {
       if (e instanceof UserError) throw e;

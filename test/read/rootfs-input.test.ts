@@ -20,7 +20,7 @@ describe("readRootfsInput on a directory", () => {
       symlinkSync("../sbin/init", join(d, "etc/link"));
       const r = await readRootfsInput(d);
       if (r.kind !== "dir") throw new Error("not read as a directory");
-      expect([...rootfsEntries(r.entries)].map((e) => e.path)).toEqual(["etc", "etc/a", "etc/b", "etc/b/c", "etc/b/c/deep", "etc/link", "sbin", "sbin/init"]);
+      expect([...rootfsEntries(r.listing)].map((e) => e.path)).toEqual(["etc", "etc/a", "etc/b", "etc/b/c", "etc/b/c/deep", "etc/link", "sbin", "sbin/init"]);
       expect(r.hasInit).toBe(true);
     } finally {
       rmSync(d, { recursive: true, force: true });
@@ -35,7 +35,7 @@ describe("readRootfsInput on a directory", () => {
       chownSync(join(d, "sbin/init"), 5, 7);
       const r = await readRootfsInput(d);
       if (r.kind !== "dir") throw new Error("not read as a directory");
-      expect([...rootfsEntries(r.entries)]).toEqual([
+      expect([...rootfsEntries(r.listing)]).toEqual([
         { path: "sbin", uid: 0, gid: 0 },
         { path: "sbin/init", uid: 5, gid: 7 },
       ]);
