@@ -5,11 +5,11 @@ import { MAX_KERNEL_PARTITION_BYTES, ROOTFS_PREFIX, TYPE_GUID } from "../contrac
 import { UserError } from "../lib/errors.js";
 import { toBytes } from "../lib/units.js";
 import type { CpioEntry } from "./cpio.js";
-import { createHash } from "node:crypto";
 import { debugfsBatch, extFsAt, listDirs, parseLs, walkTree, type ExtFs } from "./extfs.js";
 import { readPartitionTable, type Partition, type PartitionTable } from "./gpt.js";
 import { ImageFile } from "./image-file.js";
 import { readKernel, type KernelInfo } from "./kernel.js";
+import { readKernelPartition } from "./kernel-partition.js";
 import { vbootProblem, type KernelSignature } from "./vboot-signature.js";
 import { parseLsbRelease } from "./lsb-release.js";
 
@@ -44,9 +44,9 @@ export interface ChromeOsImage {
   table: PartitionTable;
   kernelPartition: Partition | null;
   kernel: KernelInfo | null;
-  /** SHA-256 of the kernel partition's bytes that `kernel` was read from */
+  /** SHA-256 of the kernel partition, whose vboot blob `kernel` was read from */
   kernelSha256: string | null;
-  /** futility's verdict on those very bytes, when asked for (ReadOptions.signature) */
+  /** futility's verdict on that blob, when asked for (ReadOptions.signature) */
   kernelSignature: Promise<KernelSignature> | null;
   rootPartition: Partition | null;
   rootfs: RootfsInfo | null;
@@ -132,8 +132,7 @@ export async function readChromeOsImage(path: string, opts: ReadOptions = {}): P
     if (toBytes(kernelPartition.size) > MAX_KERNEL_PARTITION_BYTES) {
       throw new UserError(where, `is ${Math.round(toBytes(kernelPartition.size) / 2 ** 20)} MiB, larger than any ChromeOS kernel partition (at most ${MAX_KERNEL_PARTITION_BYTES / 2 ** 20} MiB)`, "the partition table is damaged or this is not a ChromeOS image");
     }
-    const bytes = await readPartition(kernelPartition);
-    const kernelSha256 = createHash("sha256").update(bytes).digest("hex");
+    const { blob: bytes, sha256: kernelSha256 } = await readKernelPartition(img, kernelPartition);
     const kernelSignature = opts.signature ? vbootProblem(bytes).then((problem) => ({ sha256: kernelSha256, problem })) : null;
     kernelSignature?.catch(() => {}); // awaited by whoever asked for it
     // ROOT-A's facts come from a debugfs process while the kernel decompresses

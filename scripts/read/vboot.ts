@@ -129,6 +129,21 @@ export function parseVbootKernel(part: Buffer, where: string): VbootKernel {
   };
 }
 
+/**
+ * Bytes from the partition's start to the end of the kernel body
+ * (keyblock + preamble + body_signature.data_size), read from the headers in
+ * `head` alone; null when they are not there to read (the full parse then
+ * says what is wrong). What follows the body is padding the firmware never
+ * loads or checks.
+ */
+export function vbootBlobLength(head: Buffer): number | null {
+  if (head.length < 112 || head.subarray(0, 8).toString("latin1") !== KEYBLOCK_MAGIC) return null;
+  const keyblockSize = Number(head.readBigUInt64LE(16));
+  if (keyblockSize + 96 > head.length) return null;
+  const length = keyblockSize + Number(head.readBigUInt64LE(keyblockSize)) + Number(head.readBigUInt64LE(keyblockSize + 88));
+  return Number.isSafeInteger(length) ? length : null;
+}
+
 /** The kernel image at the start of the body (x86: protected-mode code; arm: FIT). */
 export function kernelBody(part: Buffer, vb: VbootKernel): Buffer {
   const end = vb.bodyOffset + (vb.preamble.bootloaderAddress - vb.preamble.bodyLoadAddress) - CROS_PARAMS_SIZE - CROS_CONFIG_SIZE;

@@ -5,7 +5,7 @@ import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { $ } from "zx";
 import { stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { copyDataExtents, copyExtImage, copyRange, dataExtents } from "../../scripts/write/copy.js";
+import { copyDataExtents, copyExtImage, copyRange, dataExtents, isZero } from "../../scripts/write/copy.js";
 import { bytes } from "../../scripts/lib/units.js";
 import { makeRootfsDir, makeRootfsImage, tempDir } from "../helpers/rootfs.js";
 
@@ -62,5 +62,19 @@ describe("placing an ext4 image", () => {
     const dest = await placed("range.img", (d) => copyRange(src, bytes(0), d, bytes(OFFSET), bytes(32 * 1024 * 1024)));
     expect((await $`cmp -n ${32 * 1024 * 1024} -i 0:${OFFSET} ${src} ${dest}`.nothrow()).exitCode).toBe(0);
     expect((await stat(dest)).blocks * 512).toBeLessThan(32 * 1024 * 1024);
+  });
+});
+
+describe("isZero", () => {
+  it("is true only for a chunk of zeros, wherever the one other byte is", () => {
+    const b = Buffer.alloc(4096);
+    expect(isZero(b)).toBe(true);
+    expect(isZero(b.subarray(0, 0))).toBe(true);
+    for (const at of [0, 1, 2048, 4095]) {
+      const c = Buffer.alloc(4096);
+      c[at] = 1;
+      expect(isZero(c)).toBe(false);
+    }
+    expect(isZero(Buffer.alloc(4096, 7))).toBe(false);
   });
 });
