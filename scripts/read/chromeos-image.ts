@@ -50,8 +50,6 @@ export interface ChromeOsImage {
   kernelSignature: Promise<KernelSignature> | null;
   rootPartition: Partition | null;
   rootfs: RootfsInfo | null;
-  /** the file's bytes for partition `p` (whole partition, positioned read) */
-  readPartition(p: Partition): Promise<Buffer>;
   close(): Promise<void>;
 }
 
@@ -115,10 +113,9 @@ export async function readChromeOsImage(path: string, opts: ReadOptions = {}): P
   const img = await ImageFile.open(path);
   try {
     const table = await readPartitionTable(img);
-    const readPartition = (p: Partition) => img.read(toBytes(p.start), toBytes(p.size));
     const isShimboot = table.partitions.some((p) => p.label.startsWith(ROOTFS_PREFIX));
     const kernelPartition = pick(table, "KERN-A", TYPE_GUID.chromeosKernel);
-    const base = { path, size: img.size, table, readPartition, close: () => img.close() };
+    const base = { path, size: img.size, table, close: () => img.close() };
     if (!kernelPartition) {
       return { ...base, kind: isShimboot ? "shimboot" : "not-chromeos", kernelPartition: null, kernel: null, kernelSha256: null, kernelSignature: null, rootPartition: null, rootfs: null };
     }
