@@ -9,6 +9,10 @@ const KEYBLOCK_MAGIC = "CHROMEOS";
 /** x86 body layout constants from vboot_reference host/lib/include/kernel_blob.h */
 const CROS_CONFIG_SIZE = 4096;
 const CROS_PARAMS_SIZE = 4096;
+/** where the sizes are (2struct.h): keyblock_size in the keyblock, preamble_size and body_signature.data_size in the preamble */
+const KEYBLOCK_SIZE_AT = 16;
+const PREAMBLE_SIZE_AT = 0;
+const BODY_SIZE_AT = 72 + 16;
 
 export const KEYBLOCK_FLAGS = {
   developerOff: 1,
@@ -77,11 +81,11 @@ export function parseVbootKernel(part: Buffer, where: string): VbootKernel {
   }
   const kbMajor = part.readUInt32LE(8);
   if (kbMajor !== 2) throw bad(`unsupported vboot keyblock version ${kbMajor}`);
-  const keyblockSize = u64(16, "keyblock size");
+  const keyblockSize = u64(KEYBLOCK_SIZE_AT, "keyblock size");
   const keyblockFlags = u64(72, "keyblock flags");
   if (keyblockSize < 112 || keyblockSize > part.length - 112) throw bad(`keyblock size ${keyblockSize} is out of range`);
   const p = keyblockSize;
-  const preambleSize = u64(p, "preamble size");
+  const preambleSize = u64(p + PREAMBLE_SIZE_AT, "preamble size");
   const major = part.readUInt32LE(p + 32);
   const minor = part.readUInt32LE(p + 36);
   if (major !== 2) throw bad(`unsupported kernel preamble version ${major}.${minor}`);
@@ -89,7 +93,7 @@ export function parseVbootKernel(part: Buffer, where: string): VbootKernel {
   const bodyLoadAddress = u64(p + 48, "body load address");
   const bootloaderAddress = u64(p + 56, "bootloader address");
   const bootloaderSize = u64(p + 64, "bootloader size");
-  const bodySize = u64(p + 72 + 16, "body size"); // body_signature.data_size
+  const bodySize = u64(p + BODY_SIZE_AT, "body size");
   const v21 = minor >= 1;
   // 2.1 adds the vmlinuz header fields (to byte 112), 2.2 the flags (to 116)
   if (preambleSize < (minor >= 2 ? 116 : v21 ? 112 : 96)) throw bad(`kernel preamble ${major}.${minor} is only ${preambleSize} bytes`);
@@ -138,9 +142,9 @@ export function parseVbootKernel(part: Buffer, where: string): VbootKernel {
  */
 export function vbootBlobLength(head: Buffer): number | null {
   if (head.length < 112 || head.subarray(0, 8).toString("latin1") !== KEYBLOCK_MAGIC) return null;
-  const keyblockSize = Number(head.readBigUInt64LE(16));
-  if (keyblockSize + 96 > head.length) return null;
-  const length = keyblockSize + Number(head.readBigUInt64LE(keyblockSize)) + Number(head.readBigUInt64LE(keyblockSize + 88));
+  const keyblockSize = Number(head.readBigUInt64LE(KEYBLOCK_SIZE_AT));
+  if (keyblockSize + BODY_SIZE_AT + 8 > head.length) return null;
+  const length = keyblockSize + Number(head.readBigUInt64LE(keyblockSize + PREAMBLE_SIZE_AT)) + Number(head.readBigUInt64LE(keyblockSize + BODY_SIZE_AT));
   return Number.isSafeInteger(length) ? length : null;
 }
 
