@@ -116,6 +116,9 @@ class Launcher {
     this.child.stdin!.on("error", () => {});
     this.child.stdout!.setEncoding("utf8").on("data", (s: string) => this.lines(s));
     this.child.once("error", () => this.gone());
+    // the end of its output is the end of the server: its exit may be seen later, or, with
+    // the process handle unref'd, never before node would quit with the request unsettled
+    this.child.stdout!.once("close", () => this.gone());
     this.child.once("close", () => this.gone());
   }
 

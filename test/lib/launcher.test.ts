@@ -118,6 +118,18 @@ describe("tools started by the fork server", () => {
     }
   });
 
+  it("are spawned by node itself when the server's output ends before its exit is seen", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "launcher-mute-bash-"));
+    try {
+      writeFileSync(join(dir, "bash"), "#!/bin/sh\nexec >&-\nsleep 5\nexit 3\n"); // the order a loaded machine may report
+      chmodSync(join(dir, "bash"), 0o755);
+      const r = await inFreshNode(`process.stdout.write((await run("sh", ["-c", ${JSON.stringify(PARENT)}])).stdout);`, { PATH: `${dir}:${process.env.PATH}` });
+      expect(r).toEqual({ stdout: "node\n", left: [] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("are spawned by node itself where TMPDIR cannot hold their files", async () => {
     const r = await inFreshNode(`process.stdout.write((await run("sh", ["-c", ${JSON.stringify(PARENT)}])).stdout);`, { TMPDIR: "/nonexistent" });
     expect(r.stdout).toBe("node\n");
