@@ -30,14 +30,14 @@ buildNpmPackage {
   npmConfigHook = importNpmLock.npmConfigHook;
   nativeBuildInputs = [ makeWrapper ];
 
-  # npm run build (tsc) -> dist/; npmInstallHook installs package.json
-  # "files" (dist/, scripts/bootloader/, nix/board-info.json) and links bin
-  # shimboot -> dist/scripts/cli.js.
+  # npm run build (tsc, then esbuild: scripts/bundle.mjs) -> dist/; npmInstallHook
+  # installs package.json "files" (dist/, scripts/bootloader/, nix/board-info.json)
+  # and links bin shimboot -> dist/shimboot.mjs.
   postInstall = ''
     pkgdir=$out/lib/node_modules/${package.name}
     install -Dm444 ${boardInfo} $pkgdir/nix/board-info.json
     test -d $pkgdir/scripts/bootloader
-    test -f $pkgdir/dist/scripts/cli.js
+    test -f $pkgdir/dist/shimboot.mjs
     wrapProgram $out/bin/shimboot \
       --prefix PATH : ${lib.makeBinPath runtimeTools} \
       --set-default SHIMBOOT_NIX_DIR $pkgdir/nix

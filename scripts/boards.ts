@@ -5,10 +5,10 @@
 // run time; the policy for a kernel the table does not list comes from the
 // same rules, compared as builtins.compareVersions compares.
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { z } from "zod";
 import { UserError } from "./lib/errors.js";
+import { packageRoot } from "./lib/package-root.js";
 import { compareVersions } from "./lib/nix-version.js";
 
 const Policy = z.object({
@@ -48,14 +48,11 @@ export type BoardTable = z.infer<typeof BoardInfoJson>;
 
 const FILE = "board-info.json";
 
-/** nix/ beside the package: dist/scripts/.. /.. or scripts/.. */
+/** nix/ of the package the program belongs to. */
 export function nixDir(): string {
   if (process.env.SHIMBOOT_NIX_DIR) return process.env.SHIMBOOT_NIX_DIR;
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 4; i++) {
-    if (existsSync(join(dir, "nix", FILE))) return join(dir, "nix");
-    dir = dirname(dir);
-  }
+  const root = packageRoot();
+  if (root && existsSync(join(root, "nix", FILE))) return join(root, "nix");
   throw new UserError(`nix/${FILE}`, "not found beside the shimboot program", "set SHIMBOOT_NIX_DIR to the repository's nix/ folder");
 }
 

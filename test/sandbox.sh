@@ -90,4 +90,4 @@ env -i PATH="$bin" HOME=/homeless-shelter TMPDIR="$work/tmp" TERM=dumb CI=1 \
   SHIMBOOT_TEST_LINUX_SOURCE="$SHIMBOOT_TEST_LINUX_SOURCE" SHIMBOOT_TEST_HOST_MODULES="$SHIMBOOT_TEST_HOST_MODULES" \
   SHIMBOOT_TEST_CRYPTSETUP="$SHIMBOOT_TEST_CRYPTSETUP" \
   setpriv --reuid="$uid" --regid="$uid" --clear-groups -- \
-  sh -c 'node node_modules/typescript/bin/tsc -p tsconfig.json && node node_modules/vitest/vitest.mjs run "$@"' sh "$@"
+  sh -c 'node node_modules/typescript/bin/tsc -p tsconfig.json && node scripts/bundle.mjs && node node_modules/vitest/vitest.mjs run "$@"' sh "$@"

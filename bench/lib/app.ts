@@ -29,6 +29,7 @@ export async function snapshotApp(tmp: string): Promise<App> {
   await mkdir(join(snap, "dist"), { recursive: true });
   await mkdir(join(snap, "scripts"), { recursive: true });
   await $`cp -a ${join(repoRoot, "dist/scripts")} ${join(snap, "dist/scripts")}`;
+  await $`cp ${join(repoRoot, "dist/shimboot.mjs")} ${join(repoRoot, "dist/shimboot.mjs.map")} ${join(snap, "dist")}`;
   await $`cp -a ${join(repoRoot, "scripts/bootloader")} ${join(snap, "scripts/bootloader")}`;
   await $`cp -a ${join(repoRoot, "nix")} ${join(snap, "nix")}`;
   await $`cp ${join(repoRoot, "package.json")} ${join(snap, "package.json")}`;
@@ -38,7 +39,7 @@ export async function snapshotApp(tmp: string): Promise<App> {
     await mkdir(dirname(join(snap, "node_modules", d)), { recursive: true });
     await $`cp -a ${join(repoRoot, "node_modules", d)} ${join(snap, "node_modules", d)}`;
   }
-  const cli = join(snap, "dist/scripts/cli.js");
+  const cli = join(snap, "dist/shimboot.mjs");
   const r = await $`${process.execPath} ${cli} --version`.nothrow();
   if (r.exitCode !== 0) throw new Error(`the compiled program does not start (is the tree mid-edit? run the bench again):\n${r.stderr.trim()}`);
   return { root: snap, cli, load: async <T>(p: string) => (await import(pathToFileURL(join(snap, p)).href)) as T };

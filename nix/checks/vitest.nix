@@ -39,6 +39,7 @@ stdenv.mkDerivation {
     export HOME=$TMPDIR NIX_REMOTE=dummy://
     export SHIMBOOT_TEST_CACHE=$TMPDIR/cache
     npx tsc -p tsconfig.json
+    node scripts/bundle.mjs
     npx vitest run
     runHook postBuild
   '';

@@ -2,21 +2,45 @@
 // the file that holds the full report (stack, cause chain, command line,
 // versions) to attach to a bug report. The stack reaches the terminal only
 // with --verbose (or VERBOSE=true).
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { SourceMap } from "node:module";
 import { tmpdir } from "node:os";
-import { join, relative, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { VERSION } from "../version.js";
+import { packageRoot } from "./package-root.js";
 
 /** EX_SOFTWARE (sysexits.h): an internal software error. */
 export const INTERNAL_ERROR_EXIT = 70;
 
-const programRoot = join(fileURLToPath(new URL(".", import.meta.url)), "..", "..");
+const maps = new Map<string, SourceMap | null>();
+
+/** The source map beside a bundled file (dist/shimboot.mjs.map), read only when a bug is reported. */
+function sourceMapOf(file: string): SourceMap | null {
+  if (!maps.has(file)) {
+    try {
+      maps.set(file, new SourceMap(JSON.parse(readFileSync(`${file}.map`, "utf8"))));
+    } catch {
+      maps.set(file, null);
+    }
+  }
+  return maps.get(file)!;
+}
+
+/** Each frame of the bundle given as the TypeScript file and line it was built from. */
+export function mapStack(stack: string): string {
+  return stack.replace(/(?:file:\/\/)?(\/[^()\s]+\.mjs):(\d+):(\d+)/g, (frame, file: string, line: string, column: string) => {
+    const e = sourceMapOf(file)?.findEntry(Number(line) - 1, Number(column) - 1);
+    if (!e || !("originalSource" in e) || !e.originalSource) return frame;
+    const source = e.originalSource.startsWith("file://") ? fileURLToPath(e.originalSource) : e.originalSource;
+    return `${isAbsolute(source) ? source : resolve(dirname(file), source)}:${e.originalLine + 1}:${e.originalColumn + 1}`;
+  });
+}
 
 function describe(e: unknown): string {
   const lines: string[] = [];
   for (let cur: unknown = e, depth = 0; cur !== undefined && depth < 8; depth++) {
-    lines.push(cur instanceof Error ? (cur.stack ?? `${cur.name}: ${cur.message}`) : String(cur));
+    lines.push(cur instanceof Error ? (cur.stack ? mapStack(cur.stack) : `${cur.name}: ${cur.message}`) : String(cur));
     cur = cur instanceof Error ? cur.cause : undefined;
     if (cur !== undefined) lines.push("caused by:");
   }
@@ -26,7 +50,8 @@ function describe(e: unknown): string {
 /** The innermost frame of our own code, as `function (file:line)`. */
 function whereInOurCode(e: unknown): string | null {
   if (!(e instanceof Error) || !e.stack) return null;
-  for (const line of e.stack.split("\n").slice(1)) {
+  const programRoot = packageRoot() ?? process.cwd();
+  for (const line of mapStack(e.stack).split("\n").slice(1)) {
     const m = /at (?:(.+?) \()?(?:file:\/\/)?([^()\s]+):(\d+):\d+\)?$/.exec(line.trim());
     if (!m || m[2]!.includes(`${sep}node_modules${sep}`) || m[2]!.startsWith("node:")) continue;
     const file = relative(programRoot, m[2]!);

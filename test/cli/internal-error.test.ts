@@ -29,7 +29,7 @@ describe("an internal error", () => {
     expect(r.code).toBe(70);
     const lines = r.stderr.trimEnd().split("\n");
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^shimboot: internal error \(a bug in shimboot, please report it\): planned \S+ file system \(\d+ bytes\) is too small for its content: mke2fs: Could not allocate block .* \[at makeExtFs \(scripts\/write\/extfs\.(js|ts):\d+\)\]; full report in \S+\/error\.log$/);
+    expect(lines[0]).toMatch(/^shimboot: internal error \(a bug in shimboot, please report it\): planned \S+ file system \(\d+ bytes\) is too small for its content: mke2fs: Could not allocate block .* \[at makeExtFs \(scripts\/write\/extfs\.ts:\d+\)\]; full report in \S+\/error\.log$/);
   });
 
   it("leaves the stack trace, the command line and the versions in the report, readable only by the user", async () => {
@@ -39,7 +39,7 @@ describe("an internal error", () => {
     const text = await readFile(log, "utf8");
     expect(text).toMatch(/^shimboot \d+\.\d+\.\d+, node v\d+/);
     expect(text).toContain(`command: ${args.join(" ")}`);
-    expect(text).toMatch(/\n    at makeExtFs \(/);
+    expect(text).toMatch(/\n    at makeExtFs \(\/\S+\/scripts\/write\/extfs\.ts:\d+:\d+\)/); // the bundle's frames, by its source map
     expect((await stat(log)).mode & 0o777).toBe(0o600);
   });
 

@@ -1,9 +1,10 @@
-// Runs the compiled CLI as a user would (npm test compiles it first).
+// Runs the CLI as a user would: the bundle that the package's bin names
+// (npm test builds it first).
 import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { repoRoot } from "../fixtures/fixtures.js";
 
-export const CLI = join(repoRoot, "dist/scripts/cli.js");
+export const CLI = join(repoRoot, "dist/shimboot.mjs");
 
 export interface CliResult {
   code: number;
