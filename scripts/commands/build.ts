@@ -17,7 +17,6 @@ import { bootloaderOverlay, MANIFEST_PATH } from "../write/bootloader-overlay.js
 import { checkDiskSpace, checkOutput, reserveTemp, writeVerifiedThenRename, type TempImage } from "../write/output.js";
 import { copyRootfsImage } from "../write/rootfs-image.js";
 import { copyAndHash } from "../write/block-copy.js";
-import type { RootfsInput } from "../read/rootfs-input.js";
 import type { Bytes } from "../lib/units.js";
 import { writeImage } from "../write/write-image.js";
 import { verifyBuiltImage } from "../verify/built-image.js";
@@ -60,17 +59,17 @@ export async function build(o: BuildOptions): Promise<BuildResult> {
 
 /**
  * An image rootfs is copied (and hashed, in the same pass) into the
- * temporary image from the moment it is read: the bulk of a build runs while
- * the shim is read and the image planned. A build that stops early stops it.
+ * temporary image from the moment its path is known to be a file: the bulk
+ * of a build runs while the shim is read and the image planned. A build that
+ * stops early (a bad input included) stops it.
  */
 function earlyRootfsCopy(o: BuildOptions, outDir: string, tmp: TempImage | null) {
   let copy: Promise<string> | null = null;
   const abort = new AbortController();
   return {
-    start(rootfs: RootfsInput): Promise<string> | null {
-      if (rootfs.kind !== "image") return null;
-      if (!tmp) return hashOnly(rootfs.path); // --dry-run: the manifest still names the image
-      copy = checkDiskSpace(o.out, outDir, ((rootfs.blockCount - rootfs.freeBlocks) * rootfs.blockSize) as Bytes).then(() => copyRootfsImage(rootfs.path, tmp.path, abort.signal));
+    start(path: string, allocatedBytes: Bytes): Promise<string> {
+      if (!tmp) return hashOnly(path); // --dry-run: the manifest still names the image
+      copy = checkDiskSpace(o.out, outDir, allocatedBytes).then(() => copyRootfsImage(path, tmp.path, abort.signal));
       copy.catch(() => {}); // awaited by writeImage
       return copy;
     },

@@ -1,13 +1,14 @@
 // Everything `shimboot build` reads before it plans: the shim, the recovery
 // image, the rootfs, Wi-Fi credentials, and the checks that each is usable.
 // The shim's and the recovery's SHA-256 are streamed while the rest is read;
-// an image rootfs's block hash comes from whoever copies it (onRootfs).
+// an image rootfs's block hash comes from whoever copies it (onRootfsFile).
 import { stat } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { BuildOptions } from "../commands/build-options.js";
 import { UserError } from "../lib/errors.js";
 import type { Progress } from "../lib/progress.js";
+import type { Bytes } from "../lib/units.js";
 import { readChromeOsImage, readShim, type ChromeOsImage } from "./chromeos-image.js";
 import { harvestDrivers, type DriverHarvest } from "./drivers.js";
 import { sha256File } from "./hash.js";
@@ -34,21 +35,20 @@ function hashLater(path: string): Promise<string> {
 }
 
 /**
- * `onRootfs` is called as soon as the rootfs is known usable (while the shim
- * is still being read): build starts copying an image rootfs then, and
- * gives the SHA-256 its copy takes; otherwise an image is hashed here.
- * Errors are still reported in order: the shim's, the recovery's, the rootfs's.
+ * `onRootfsFile` is called at once when --rootfs is a file, before it is
+ * read (it is an image, or an error): build starts copying it then, so the
+ * copy runs while everything else is read, and gives the block hash its copy
+ * takes. A build that then fails stops the copy. Errors are still reported
+ * in order: the shim's, the recovery's, the rootfs's.
  */
-export async function readBuildInputs(o: BuildOptions, progress: Progress, onRootfs: (rootfs: RootfsInput) => Promise<string> | null = () => null): Promise<BuildInputs> {
+export async function readBuildInputs(o: BuildOptions, progress: Progress, onRootfsFile: (path: string, allocatedBytes: Bytes) => Promise<string> | null = () => null): Promise<BuildInputs> {
   const opened: { close(): Promise<void> }[] = [];
   const close = async () => {
     for (const h of opened) await h.close().catch(() => {});
   };
-  let copyHash: Promise<string> | null = null;
-  const rootfsRead = readRootfsInput(o.rootfs).then((r) => {
-    if (r.hasInit) copyHash = onRootfs(r);
-    return r;
-  });
+  // wrapped, so that awaiting the stat does not await the copy
+  const copy = stat(o.rootfs).then((st) => ({ hash: st.isDirectory() ? null : onRootfsFile(o.rootfs, (st.blocks * 512) as Bytes) }), () => ({ hash: null }));
+  const rootfsRead = readRootfsInput(o.rootfs);
   rootfsRead.catch(() => {}); // awaited below, after the shim's and the recovery's errors
   try {
     progress("reading the shim");
@@ -57,7 +57,7 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress, onRoo
     const hashes = { shim: hashLater(o.shim), recovery: o.recovery ? hashLater(o.recovery) : null, rootfsImage: null as Promise<string> | null };
     const recovery = o.recovery ? await readRecovery(o.recovery, opened) : null;
     const rootfs = await rootfsRead;
-    if (rootfs.kind === "image") hashes.rootfsImage = copyHash;
+    if (rootfs.kind === "image") hashes.rootfsImage = (await copy).hash;
     if (!rootfs.hasInit) throw new UserError(o.rootfs, "--rootfs has no /sbin/init", "a NixOS rootfs from `nix build .#rootfs-<board>` has one; a bare directory needs sbin/init");
     const wifi = o.wifi ? await readWifiCredentials(o.wifi) : [];
     await checkDirectoryOptions(o, shim);

@@ -93,6 +93,13 @@ describe("shimboot build on bad input", () => {
     await expectCleanFailure(d, r, /has no \/sbin\/init/);
   });
 
+  it("refuses an ext4 --rootfs image without /sbin/init, stopping the copy that began before it was read", async () => {
+    const d = await outDir();
+    const tree = await makeRootfsDir(join(t.path, `noinit-img-${n}`), { init: false, bulkBytes: 96 * 1024 * 1024 });
+    const r = await buildImage(d, { rootfs: await makeRootfsImage(tree, join(t.path, "noinit.img"), 160), args: force });
+    await expectCleanFailure(d, r, /noinit\.img: --rootfs has no \/sbin\/init/);
+  });
+
   it("refuses a --rootfs file that is not an ext4 image", async () => {
     const d = await outDir();
     const f = join(t.path, "junk.img");
