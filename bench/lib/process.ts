@@ -1,6 +1,8 @@
 // Running a measured command: wall time, the peak RSS of its largest process
-// (GNU time %M) and of its whole process tree (sampled), and the bytes it
-// and its children read and wrote (/proc/PID/io of a waiting shell).
+// (GNU time %M) and, when asked, of its whole process tree (sampled: a scan
+// of /proc every 50 ms costs CPU beside the run, so timed runs are not
+// sampled), and the bytes it and its children read and wrote (/proc/PID/io
+// of a waiting shell).
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { readFile, rm } from "node:fs/promises";
@@ -44,13 +46,13 @@ export interface RunOut {
   wallMs: number;
   /** GNU time %M: the largest RSS of any single process of the run (KiB) */
   maxRssKiB: number | null;
-  /** largest sampled sum of RSS over the whole process tree (KiB) */
-  treePeakKiB: number;
+  /** largest sampled sum of RSS over the whole process tree (KiB), null when not sampled */
+  treePeakKiB: number | null;
   stdout: string;
 }
 
 /** Runs `cmd args` to completion; a non-zero exit throws with its stderr. */
-export async function runMeasured(cmd: string, args: string[], tmp: string, env: NodeJS.ProcessEnv = process.env): Promise<RunOut> {
+export async function runMeasured(cmd: string, args: string[], tmp: string, env: NodeJS.ProcessEnv = process.env, opts: { sampleTree?: boolean } = {}): Promise<RunOut> {
   const memFile = join(tmp, "maxrss.txt");
   await rm(memFile, { force: true });
   const argv = haveGnuTime ? ["/usr/bin/time", "-f", "%M", "-o", memFile, cmd, ...args] : [cmd, ...args];
@@ -61,9 +63,11 @@ export async function runMeasured(cmd: string, args: string[], tmp: string, env:
   child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   let peak = 0;
-  const timer = setInterval(() => {
-    if (child.pid) peak = Math.max(peak, treeRssKiB(child.pid));
-  }, 50);
+  const timer = opts.sampleTree
+    ? setInterval(() => {
+        if (child.pid) peak = Math.max(peak, treeRssKiB(child.pid));
+      }, 50)
+    : undefined;
   const code = await new Promise<number | null>((res, rej) => {
     child.on("error", rej);
     child.on("close", (c) => res(c));
@@ -72,7 +76,7 @@ export async function runMeasured(cmd: string, args: string[], tmp: string, env:
   clearInterval(timer);
   if (code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${code}:\n${stderr}`);
   const maxRssKiB = haveGnuTime ? Number((await readFile(memFile, "utf8")).trim().split("\n").pop()) : null;
-  return { wallMs, maxRssKiB, treePeakKiB: peak, stdout };
+  return { wallMs, maxRssKiB, treePeakKiB: opts.sampleTree ? peak : null, stdout };
 }
 
 export interface IoCounts {

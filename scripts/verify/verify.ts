@@ -53,9 +53,15 @@ async function verifyOpen(img: ImageFile, shim: ShimKernel | null, known: KnownK
   const partitions = await checkGpt(img, list);
   if (!partitions) return list.result();
   checkLayout(img, partitions, list);
-  // The long part, e2fsck of each file system the checks look at, runs while p2 is checked.
+  // The long part, e2fsck of each file system the checks look at, runs while p2 is checked,
+  // and so do the debugfs runs that need no kernel release.
   const ext = extProbes(img.path);
   for (const p of partitions) if (p.index === 1 || p.index === BOOTLOADER_INDEX || p.label.startsWith(ROOTFS_PREFIX)) void ext(p).fsck();
+  const early: VerifyContext = { img, partitions, list, release: null, features: null, ext };
+  startState(early);
+  startBootloader(early);
+  // build's word for the release: p2's own decides below (another release is another debugfs run)
+  if (known?.info.release) startRootfs({ ...early, release: known.info.release });
   const kernel = await checkKernel(img, partitions, list, shim, known);
   const release = kernel?.release ?? null;
   let features: KernelFeatures | null = null;
@@ -69,9 +75,7 @@ async function verifyOpen(img: ImageFile, shim: ShimKernel | null, known: KnownK
       list.pass("kernel-policy", `p2 kernel: release ${release}; ext4 features it mounts: ${policy.ext4Mountable.join(" ")}`);
     }
   }
-  const ctx: VerifyContext = { img, partitions, list, release, features, ext };
-  startState(ctx);
-  startBootloader(ctx);
+  const ctx: VerifyContext = { ...early, release, features };
   startRootfs(ctx);
   await checkState(ctx);
   await checkBootloader(ctx);
