@@ -6,7 +6,7 @@
 // same rules, compared as builtins.compareVersions compares.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { UserError } from "./lib/errors.js";
 import { packageRoot } from "./lib/package-root.js";
 import { compareVersions } from "./lib/nix-version.js";

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The shimboot command line: one subcommand per job, each validated with zod.
 import { Command, CommanderError } from "commander";
-import { z } from "zod";
+import * as z from "zod";
 import { UserError, usageError } from "./lib/errors.js";
 import { formatInspect, inspectReport } from "./commands/inspect.js";
 import { build, formatPlan } from "./commands/build.js";

@@ -1,6 +1,6 @@
 // `shimboot build` options: flags, else the environment variables the old
 // build scripts used, validated with zod. Conflicts and gaps are usage errors.
-import { z } from "zod";
+import * as z from "zod";
 import { usageError } from "../lib/errors.js";
 import { parseSize, type Bytes } from "../lib/units.js";
 import { GPT_NAME_UNITS, ROOTFS_PREFIX } from "../contract.js";

@@ -1,6 +1,6 @@
 // `shimboot flash IMAGE DEVICE`: registered by cli.ts with registerFlash(program).
 import type { Command } from "commander";
-import { z } from "zod";
+import * as z from "zod";
 import { flash, formatFlash } from "../flash/flash.js";
 
 const Options = z.object({

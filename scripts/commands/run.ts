@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
-import { z } from "zod";
+import * as z from "zod";
 import { trackChild } from "../lib/cleanup.js";
 import { UserError, usageError } from "../lib/errors.js";
 import { requireTool } from "../lib/exec.js";

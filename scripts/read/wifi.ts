@@ -3,7 +3,7 @@
 // the Nix store.
 import { readFile } from "node:fs/promises";
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { UserError } from "../lib/errors.js";
 
 const Network = z.object({

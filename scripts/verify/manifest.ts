@@ -1,7 +1,7 @@
 // shimboot/manifest.json on the bootloader partition: what built the image
 // from which inputs. Only the fields verify relies on are required; anything
 // else the builder records passes through.
-import { z } from "zod";
+import * as z from "zod";
 
 const nonEmpty = z.string().min(1);
 
