@@ -50,11 +50,12 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress, onRoo
   const copy = stat(o.rootfs).then((st) => ({ hash: st.isDirectory() ? null : onRootfsFile(o.rootfs, (st.blocks * 512) as Bytes) }), () => ({ hash: null }));
   const rootfsRead = readRootfsInput(o.rootfs);
   rootfsRead.catch(() => {}); // awaited below, after the shim's and the recovery's errors
+  // from the start: the main thread waits for xz meanwhile (a read error shows where the file is read)
+  const hashes = { shim: hashLater(o.shim), recovery: o.recovery ? hashLater(o.recovery) : null, rootfsImage: null as Promise<string> | null };
   try {
     progress("reading the shim");
     const shim = await readShim(o.shim, { signature: true });
     opened.push(shim);
-    const hashes = { shim: hashLater(o.shim), recovery: o.recovery ? hashLater(o.recovery) : null, rootfsImage: null as Promise<string> | null };
     const recovery = o.recovery ? await readRecovery(o.recovery, opened) : null;
     const rootfs = await rootfsRead;
     if (rootfs.kind === "image") hashes.rootfsImage = (await copy).hash;
