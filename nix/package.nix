@@ -31,8 +31,8 @@ buildNpmPackage {
   nativeBuildInputs = [ makeWrapper ];
 
   # npm run build (tsc, then esbuild: scripts/bundle.mjs) -> dist/; npmInstallHook
-  # installs package.json "files" (dist/, scripts/bootloader/, nix/board-info.json)
-  # and links bin shimboot -> dist/shimboot.mjs.
+  # installs package.json "files" (the bundle dist/shimboot.mjs and its map,
+  # scripts/bootloader/, nix/board-info.json) and links bin shimboot -> dist/shimboot.mjs.
   postInstall = ''
     pkgdir=$out/lib/node_modules/${package.name}
     install -Dm444 ${boardInfo} $pkgdir/nix/board-info.json

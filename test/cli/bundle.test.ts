@@ -1,10 +1,11 @@
-// What the package installs runs on its own: the bundle (dist/shimboot.mjs,
-// package.json's bin) with scripts/bootloader and nix/board-info.json beside
-// it, no node_modules and none of tsc's modules.
+// What the package installs runs on its own: exactly the files `npm pack`
+// puts in it (the bundle dist/shimboot.mjs, package.json's bin, with
+// scripts/bootloader and nix/board-info.json), no node_modules and none of
+// tsc's modules.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFile } from "node:child_process";
 import { cp, mkdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { fixture, repoRoot } from "../fixtures/fixtures.js";
 import { makeRootfsDir, tempDir } from "../helpers/rootfs.js";
@@ -13,18 +14,25 @@ import { mapStack } from "../../scripts/lib/internal-error.js";
 const execFileP = promisify(execFile);
 let t: Awaited<ReturnType<typeof tempDir>>;
 let pkg: string;
+let packed: string[];
 beforeAll(async () => {
   t = await tempDir();
   pkg = join(t.path, "pkg");
-  await mkdir(join(pkg, "dist"), { recursive: true });
-  for (const f of ["dist/shimboot.mjs", "dist/shimboot.mjs.map", "package.json", "nix/board-info.json", "scripts/bootloader"]) await cp(join(repoRoot, f), join(pkg, f), { recursive: true });
+  // its cache in the test's directory: the Nix sandbox's HOME is not writable
+  const npm = await execFileP("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: repoRoot, env: { ...process.env, npm_config_cache: join(t.path, "npm-cache") } });
+  packed = (JSON.parse(npm.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+  for (const f of packed) {
+    await mkdir(dirname(join(pkg, f)), { recursive: true });
+    await cp(join(repoRoot, f), join(pkg, f));
+  }
 });
 afterAll(() => t.cleanup());
 
 describe("the bundle", () => {
-  it("is the program package.json names", async () => {
+  it("is the program package.json names, and the only JavaScript the package holds", async () => {
     const bin = (JSON.parse(await readFile(join(repoRoot, "package.json"), "utf8")) as { bin: Record<string, string> }).bin;
     expect(bin).toEqual({ shimboot: "dist/shimboot.mjs" });
+    expect(packed.filter((f) => /\.(m?js|ts)$/.test(f))).toEqual(["dist/shimboot.mjs"]);
   });
 
   it("builds and verifies an image with no node_modules beside it", async () => {
