@@ -127,10 +127,10 @@ function write(tmpImage: string, p: PlannedImage, inputs: BuildInputs, work: str
   });
 }
 
-function verify(tmpImage: string, o: BuildOptions, inputs: BuildInputs, progress: Progress): Promise<void> {
+async function verify(tmpImage: string, o: BuildOptions, inputs: BuildInputs, progress: Progress): Promise<void> {
   progress("verifying");
   // futility judged the shim's KERN-A while it was read; verify reuses the verdict for p2 of the same bytes
-  const knownKernel = { sha256: inputs.shim.kernelSha256!, info: inputs.shim.kernel, signature: inputs.shim.kernelSignature! };
+  const knownKernel = { sha256: await inputs.shim.kernelSha256!, info: inputs.shim.kernel, signature: inputs.shim.kernelSignature! };
   return verifyBuiltImage(tmpImage, { shim: o.shim, shimKernelPartition: inputs.shim.kernelPartition, knownKernel, rootfsImage: inputs.rootfs.kind === "image" ? inputs.rootfs.path : null });
 }
 

@@ -44,8 +44,8 @@ export interface ChromeOsImage {
   table: PartitionTable;
   kernelPartition: Partition | null;
   kernel: KernelInfo | null;
-  /** SHA-256 of the kernel partition, whose vboot blob `kernel` was read from */
-  kernelSha256: string | null;
+  /** SHA-256 of the kernel partition, whose vboot blob `kernel` was read from (close() waits for it) */
+  kernelSha256: Promise<string> | null;
   /** futility's verdict on that blob, when asked for (ReadOptions.signature) */
   kernelSignature: Promise<KernelSignature> | null;
   rootPartition: Partition | null;
@@ -111,11 +111,13 @@ export interface ReadOptions {
 
 export async function readChromeOsImage(path: string, opts: ReadOptions = {}): Promise<ChromeOsImage> {
   const img = await ImageFile.open(path);
+  let pending: Promise<unknown> = Promise.resolve(); // a read still running in the background (the kernel partition's hash)
+  const close = () => pending.then(() => img.close(), () => img.close());
   try {
     const table = await readPartitionTable(img);
     const isShimboot = table.partitions.some((p) => p.label.startsWith(ROOTFS_PREFIX));
     const kernelPartition = pick(table, "KERN-A", TYPE_GUID.chromeosKernel);
-    const base = { path, size: img.size, table, close: () => img.close() };
+    const base = { path, size: img.size, table, close };
     if (!kernelPartition) {
       return { ...base, kind: isShimboot ? "shimboot" : "not-chromeos", kernelPartition: null, kernel: null, kernelSha256: null, kernelSignature: null, rootPartition: null, rootfs: null };
     }
@@ -130,7 +132,8 @@ export async function readChromeOsImage(path: string, opts: ReadOptions = {}): P
       throw new UserError(where, `is ${Math.round(toBytes(kernelPartition.size) / 2 ** 20)} MiB, larger than any ChromeOS kernel partition (at most ${MAX_KERNEL_PARTITION_BYTES / 2 ** 20} MiB)`, "the partition table is damaged or this is not a ChromeOS image");
     }
     const { blob: bytes, sha256: kernelSha256 } = await readKernelPartition(img, kernelPartition);
-    const kernelSignature = opts.signature ? vbootProblem(bytes).then((problem) => ({ sha256: kernelSha256, problem })) : null;
+    pending = kernelSha256; // the image stays open until the partition is hashed
+    const kernelSignature = opts.signature ? Promise.all([vbootProblem(bytes), kernelSha256]).then(([problem, sha256]) => ({ sha256, problem })) : null;
     kernelSignature?.catch(() => {}); // awaited by whoever asked for it
     // ROOT-A's facts come from a debugfs process while the kernel decompresses
     const rootfsRead = rootPartition ? readRootfs(img, rootPartition) : Promise.resolve(null);
@@ -144,7 +147,7 @@ export async function readChromeOsImage(path: string, opts: ReadOptions = {}): P
     const kind: ImageKind = isShimboot ? "shimboot" : factory ? "rma-shim" : "recovery";
     return { ...base, kind, kernelPartition, kernel, kernelSha256, kernelSignature, rootPartition, rootfs };
   } catch (e) {
-    await img.close();
+    await close();
     throw e;
   }
 }

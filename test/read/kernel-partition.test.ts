@@ -23,7 +23,7 @@ describe("reading a kernel partition", () => {
     const { img, p, whole } = await kernA();
     try {
       const r = await readKernelPartition(img, p);
-      expect(r.sha256).toBe(createHash("sha256").update(whole).digest("hex"));
+      expect(await r.sha256).toBe(createHash("sha256").update(whole).digest("hex"));
     } finally {
       await img.close();
     }

@@ -20,7 +20,7 @@ async function setup() {
   const img = await makeContractImage(dir, { name: `known-${n++}` });
   const shim = await readShim(img.shimPath, { signature: true });
   await shim.close();
-  const known: KnownKernel = { sha256: shim.kernelSha256!, info: shim.kernel, signature: shim.kernelSignature! };
+  const known: KnownKernel = { sha256: (await shim.kernelSha256)!, info: shim.kernel, signature: shim.kernelSignature! };
   const run = (k: KnownKernel) => verifyImage(img.path, { shim: img.shimPath, shimKernelPartition: shim.kernelPartition, knownKernel: k });
   return { img, known, run };
 }
