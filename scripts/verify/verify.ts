@@ -60,8 +60,6 @@ async function verifyOpen(img: ImageFile, shim: ShimKernel | null, known: KnownK
   const early: VerifyContext = { img, partitions, list, release: null, features: null, ext };
   startState(early);
   startBootloader(early);
-  // build's word for the release: p2's own decides below (another release is another debugfs run)
-  if (known?.info.release) startRootfs({ ...early, release: known.info.release });
   const kernel = await checkKernel(img, partitions, list, shim, known);
   const release = kernel?.release ?? null;
   let features: KernelFeatures | null = null;
