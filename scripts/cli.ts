@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The shimboot command line: one subcommand per job, each validated with zod.
+import "./lib/zod-setup.js"; // first: before any schema is made
 import { Command, CommanderError } from "commander";
 import * as z from "zod";
 import { UserError, usageError } from "./lib/errors.js";

@@ -2,7 +2,7 @@
 // layer. Nothing is left behind on failure or Ctrl-C, and an existing --out
 // is replaced only by a verified image (write/output.ts).
 import { resolve } from "node:path";
-import { setVerbose } from "../lib/exec.js";
+import { prepareTools, setVerbose } from "../lib/exec.js";
 import { makeProgress, type Progress } from "../lib/progress.js";
 import { formatBytes } from "../lib/units.js";
 import { makeWorkDir } from "../lib/workdir.js";
@@ -30,6 +30,7 @@ export interface BuildResult {
 
 export async function build(o: BuildOptions): Promise<BuildResult> {
   if (o.verbose) setVerbose(true);
+  prepareTools(); // bash starts while the inputs are checked
   const showProgress = !o.json && !o.dryRun && process.stderr.isTTY === true;
   const progress = makeProgress(showProgress);
   const outDir = await checkOutput(o.out, o.force);

@@ -7,7 +7,7 @@ import { accessSync, constants, statSync } from "node:fs";
 import { delimiter, isAbsolute, join } from "node:path";
 import { UserError } from "./errors.js";
 import { trackChild } from "./cleanup.js";
-import { launch, type LaunchRequest, type Launched } from "./launcher.js";
+import { launch, startLauncher, type LaunchRequest, type Launched } from "./launcher.js";
 
 const packages: Record<string, string> = {
   cgpt: "cgpt (Debian) / vboot_reference (Nix)",
@@ -117,6 +117,11 @@ export async function run(tool: string, args: (string | number)[], opts: RunOpti
 
 function definedEnv(env: NodeJS.ProcessEnv): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** Starts what runs the tools now, ahead of the first one (a command that will run tools calls it first). */
+export function prepareTools(): void {
+  startLauncher(locate, spawnDirect);
 }
 
 /** node's own spawn, where the fork server cannot run a tool (launcher.ts). */

@@ -2,10 +2,11 @@
 // once the plan knows the size, and the image written to a temporary file
 // beside it, verified, then renamed into place. Nothing is left behind on
 // failure or Ctrl-C, and an existing --out is replaced only by a verified image.
-import { access, chmod, constants, rename, rm, stat, statfs } from "node:fs/promises";
+import { access, chmod, constants, open, rename, rm, stat, statfs } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { removeOnExit } from "../lib/cleanup.js";
 import { UserError } from "../lib/errors.js";
+import { allSteps } from "../lib/parallel.js";
 import { formatBytes, type Bytes } from "../lib/units.js";
 
 /** The directory --out goes in, once it is known to be writable and --out free (or --force). */
@@ -67,17 +68,29 @@ export function reserveTemp(out: string, outDir: string): TempImage {
 
 /**
  * Runs `write` then `verify` on the temporary file (owner-only while it is
- * written); renames it to `out` with `mode` only if both succeed.
+ * written); renames it to `out` with `mode` only if both succeed and it is
+ * on the disk. The fsync runs while verify reads it (both see the same page
+ * cache): a small build's last ~50 ms of writing no longer wait in line.
  */
 export async function writeVerifiedThenRename(out: string, tmp: TempImage, mode: number, write: (tmp: string) => Promise<void>, verify: (tmp: string) => Promise<void>): Promise<void> {
   try {
     await write(tmp.path);
-    await verify(tmp.path);
+    await allSteps([verify(tmp.path), fsyncFile(tmp.path)]);
     await chmod(tmp.path, mode); // stated, not the umask's
     await rename(tmp.path, out);
     tmp.renamed();
   } catch (e) {
     await tmp.discard();
     throw e;
+  }
+}
+
+/** The file's data and size on the disk before it is renamed into place. */
+async function fsyncFile(path: string): Promise<void> {
+  const f = await open(path, "r+");
+  try {
+    await f.sync();
+  } finally {
+    await f.close();
   }
 }

@@ -1,6 +1,7 @@
 // Executes a plan: one pass into a temporary sparse file. Partition contents
 // first, side by side (the rootfs, the big one, is copied exactly once), the
-// GPT last, then one fsync.
+// GPT last. Making it durable is output.ts's step, beside verify.
+import { rmSync } from "node:fs";
 import { mkdir, open, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UserError } from "../lib/errors.js";
@@ -47,12 +48,6 @@ export async function writeImage(w: WriteInputs): Promise<void> {
 
   w.progress("partition table");
   await writeGpt(img, plan);
-  const check = await open(img, "r+");
-  try {
-    await check.sync();
-  } finally {
-    await check.close();
-  }
   const { size } = await stat(img);
   if (size !== plan.totalBytes) throw new UserError(img, `has ${size} bytes, planned ${plan.totalBytes}`, "this is a bug; please report it");
 }
@@ -192,5 +187,9 @@ async function writeBootloader(w: WriteInputs, file: string, boot: PlannedPartit
   if (m.path !== MANIFEST_PLACEHOLDER.path || m.mode !== MANIFEST_PLACEHOLDER.mode) throw new Error(`the manifest must be ${MANIFEST_PLACEHOLDER.path}, mode 0644`);
   await writeFile(join(tree.dir, m.path), m.content);
   await makeExtFs(file, offsetOf(boot), boot.bytes, boot.content.fs, tree.dir, epoch);
-  await debugfsWrite(file, offsetOf(boot), tree.fixups, w.work, epoch, "the bootloader partition");
+  const fixed = debugfsWrite(file, offsetOf(boot), tree.fixups, w.work, epoch, "the bootloader partition");
+  fixed.catch(() => {}); // awaited below
+  // mke2fs has copied the tree: it goes while debugfs runs, not at the end of the build
+  rmSync(tree.dir, { recursive: true, force: true });
+  await fixed;
 }

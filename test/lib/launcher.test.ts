@@ -118,6 +118,23 @@ describe("tools started by the fork server", () => {
     }
   });
 
+  it("are started by a server started ahead of them", async () => {
+    const r = await inFreshNode(`const { prepareTools } = await import(${JSON.stringify(EXEC_JS)});\nprepareTools();\nawait new Promise((r) => setTimeout(r, 300));\nprocess.stdout.write((await run("sh", ["-c", ${JSON.stringify(PARENT)}])).stdout);`);
+    expect(r).toEqual({ stdout: "bash\n", left: [] });
+  });
+
+  it("are spawned by node itself where a server started ahead of them found bash too old", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "launcher-old-bash-"));
+    try {
+      writeFileSync(join(dir, "bash"), "#!/bin/sh\nexit 3\n");
+      chmodSync(join(dir, "bash"), 0o755);
+      const body = `const { prepareTools } = await import(${JSON.stringify(EXEC_JS)});\nprepareTools();\nawait new Promise((r) => setTimeout(r, 300));\nprocess.stdout.write((await run("sh", ["-c", ${JSON.stringify(PARENT)}])).stdout);`;
+      expect(await inFreshNode(body, { PATH: `${dir}:${process.env.PATH}` })).toEqual({ stdout: "node\n", left: [] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("are spawned by node itself when the server's output ends before its exit is seen", async () => {
     const dir = mkdtempSync(join(tmpdir(), "launcher-mute-bash-"));
     try {

@@ -2,7 +2,8 @@
 // read from it and futility's verdict, each tied to the SHA-256 of the bytes
 // judged). verify reuses them for p2 only when p2 is those very bytes.
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { readFile } from "node:fs/promises";
+import { copyFile, readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { overwrite } from "../fixtures/chromeos-disk.js";
 import { readShim } from "../../scripts/read/chromeos-image.js";
 import { verifyImage } from "../../scripts/verify/verify.js";
@@ -43,6 +44,18 @@ describe("verify with build's knowledge of the shim's KERN-A", () => {
     const { known, run } = await setup();
     const other = { ...known, sha256: "0".repeat(64), signature: known.signature.then(() => ({ sha256: "0".repeat(64), problem: "not about p2" })) };
     expect(failedIds(await run(other))).toEqual([]);
+  });
+
+  it("compares p2 with the KERN-A bytes build read, by their SHA-256, not with the shim file as it is now", async () => {
+    const { img, known } = await setup();
+    const shim = await readShim(img.shimPath);
+    await shim.close();
+    const changed = join(dir, `changed-${n++}.bin`); // a copy: the fixture is shared
+    await copyFile(img.shimPath, changed);
+    await overwrite(changed, shim.kernelPartition.start * 512 + 100_000, Buffer.from("changed after build read it"));
+    const r = await verifyImage(img.path, { shim: changed, shimKernelPartition: shim.kernelPartition, knownKernel: known });
+    expect(failedIds(r)).toEqual([]);
+    expect(r.checks.find((c) => c.id === "p2-shim-kernel")!.message).toMatch(/identical to the shim's KERN-A/);
   });
 
   it("still fails p2-vboot and p2-shim-kernel when p2's signed command line was edited", async () => {
