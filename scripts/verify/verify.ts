@@ -28,24 +28,29 @@ export interface VerifyOptions {
 }
 
 export async function verifyImage(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  const shim = !opts.shim ? null : opts.shimKernelPartition ? { image: await ImageFile.open(opts.shim), partition: opts.shimKernelPartition } : await openShimKernel(opts.shim);
+  const read = !opts.shim ? null : opts.shimKernelPartition ? { shim: { image: await ImageFile.open(opts.shim), partition: opts.shimKernelPartition }, known: opts.knownKernel ?? null } : await readShimKernel(opts.shim);
   try {
     const img = await ImageFile.open(path);
     try {
-      return await verifyOpen(img, shim, opts.knownKernel ?? null);
+      return await verifyOpen(img, read?.shim ?? null, opts.knownKernel ?? read?.known ?? null);
     } finally {
       await img.close();
     }
   } finally {
-    await shim?.image.close();
+    await read?.shim.image.close();
   }
 }
 
-async function openShimKernel(path: string): Promise<ShimKernel> {
-  const shim = await readShim(path); // a recovery or shimboot image here is a user error
-  const partition = shim.kernelPartition;
+/**
+ * The shim's KERN-A, and what reading it taught (its kernel, futility's
+ * verdict, judged while the kernel decompressed): a p2 of the same bytes is
+ * not decompressed and judged a second time.
+ */
+async function readShimKernel(path: string): Promise<{ shim: ShimKernel; known: KnownKernel }> {
+  const shim = await readShim(path, { signature: true }); // a recovery or shimboot image here is a user error
   await shim.close();
-  return { image: await ImageFile.open(path), partition };
+  const known: KnownKernel = { sha256: (await shim.kernelSha256)!, info: shim.kernel, signature: shim.kernelSignature! };
+  return { shim: { image: await ImageFile.open(path), partition: shim.kernelPartition }, known };
 }
 
 async function verifyOpen(img: ImageFile, shim: ShimKernel | null, known: KnownKernel | null): Promise<VerifyResult> {
