@@ -5,9 +5,11 @@ import { extFsAt, readExtFile } from "../read/extfs.js";
 import { decodeAttributes } from "../read/gpt.js";
 import { KIND_DESCRIPTION, initramfsNotables, readChromeOsImage, rootfsInventory, type ChromeOsImage } from "../read/chromeos-image.js";
 import { sha256File } from "../read/hash.js";
+import { prepareTools } from "../lib/exec.js";
 import { formatBytes } from "../lib/units.js";
 
 export async function inspectReport(path: string, opts: { hash: boolean }) {
+  prepareTools();
   const image = await readChromeOsImage(path);
   try {
     return await report(image, opts);
