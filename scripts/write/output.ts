@@ -70,7 +70,7 @@ export function reserveTemp(out: string, outDir: string): TempImage {
  * Runs `write` then `verify` on the temporary file (owner-only while it is
  * written); renames it to `out` with `mode` only if both succeed and it is
  * on the disk. The fsync runs while verify reads it (both see the same page
- * cache): a small build's last ~50 ms of writing no longer wait in line.
+ * cache), not before verify starts.
  */
 export async function writeVerifiedThenRename(out: string, tmp: TempImage, mode: number, write: (tmp: string) => Promise<void>, verify: (tmp: string) => Promise<void>): Promise<void> {
   try {
