@@ -34,7 +34,7 @@ while IFS= read -r id; do
       exec "$env" -i "\${f[@]:6:n}" "\${f[@]:6+n}"
     ) &
     printf 'pid %s %d\\n' "$id" $!
-    wait $!
+    wait $! 2>/dev/null # bash would print a line of its own for a tool a signal ended (SIGXFSZ past maxFileBytes, SIGTERM on abort)
     printf 'exit %s %d\\n' "$id" $?
   } &
 done

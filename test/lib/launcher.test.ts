@@ -82,6 +82,25 @@ describe("tools started by the fork server", () => {
     rs.forEach((r, i) => expect(r).toMatchObject({ exitCode: 0, stdout: `${i}\n`, stderr: `e${i}\n` }));
   });
 
+  it("leave no line of bash's own on stderr when a signal ends them (past maxStdout, aborted)", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "launcher-quiet-"));
+    try {
+      const script = `import { run } from ${JSON.stringify(EXEC_JS)};
+const r = await run("yes", [], { maxStdout: 100000 });
+const stop = new AbortController();
+const slept = run("sleep", ["30"], { signal: stop.signal });
+await new Promise((r) => setTimeout(r, 300));
+stop.abort();
+await slept.catch(() => {});
+await run("true", []); // the aborted one's exit line has come back by now
+process.stdout.write(String(r.exitCode));`;
+      const r = await execFileP(process.execPath, ["--input-type=module", "-e", script], { env: { ...process.env, TMPDIR: tmp }, timeout: 20_000 });
+      expect({ stdout: r.stdout, stderr: r.stderr }).toEqual({ stdout: "null", stderr: "" });
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
   it("are killed when aborted before the server has started them", async () => {
     const stop = new AbortController();
     const r = run("sleep", ["30"], { signal: stop.signal });
