@@ -10,15 +10,26 @@ import { formatBytes } from "../lib/units.js";
 
 export async function inspectReport(path: string, opts: { hash: boolean }) {
   prepareTools();
-  const image = await readChromeOsImage(path);
+  // a shim is 1–2 GB: its hash (a worker thread) runs while the image is read, and stops if that fails
+  const stop = new AbortController();
+  const hashing = opts.hash ? sha256File(path, undefined, stop.signal) : null;
+  hashing?.catch(() => {}); // awaited in report
+  let image: ChromeOsImage;
   try {
-    return await report(image, opts);
+    image = await readChromeOsImage(path);
+  } catch (e) {
+    stop.abort();
+    throw e;
+  }
+  try {
+    return await report(image, hashing);
   } finally {
+    stop.abort(); // nothing left to stop once report has awaited it
     await image.close();
   }
 }
 
-async function report(image: ChromeOsImage, opts: { hash: boolean }) {
+async function report(image: ChromeOsImage, hashing: Promise<{ hex: string; sri: string }> | null) {
   const k = image.kernel;
   const search = k?.initramfs;
   const found = search?.found ?? null;
@@ -26,7 +37,7 @@ async function report(image: ChromeOsImage, opts: { hash: boolean }) {
   const board = releaseBoard ? boardFromRelease(releaseBoard) : null;
   const release = k?.release ?? image.rootfs?.moduleReleases[0] ?? null;
   const info = await loadBoardInfo(release ? kernelVersionOf(release) : undefined);
-  const sha256 = opts.hash ? await sha256File(image.path) : null;
+  const sha256 = hashing ? await hashing : null;
   const shimboot = image.kind === "shimboot" ? await shimbootFacts(image) : null;
   const inventory = image.rootfs ? await rootfsInventory(image.rootfs) : null;
   const knownShim = sha256 ? (Object.entries(info.boards).find(([, b]) => b.shim.sha256 === sha256.sri)?.[0] ?? null) : null;

@@ -28,8 +28,8 @@ export interface BuildInputs {
 }
 
 /** A hash started now and awaited later: an early rejection is not unhandled. */
-function hashLater(path: string): Promise<string> {
-  const p = sha256File(path).then((h) => h.hex);
+function hashLater(path: string, signal: AbortSignal): Promise<string> {
+  const p = sha256File(path, undefined, signal).then((h) => h.hex);
   p.catch(() => {});
   return p;
 }
@@ -51,7 +51,8 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress, onRoo
   const rootfsRead = readRootfsInput(o.rootfs);
   rootfsRead.catch(() => {}); // awaited below, after the shim's and the recovery's errors
   // from the start: the main thread waits for xz meanwhile (a read error shows where the file is read)
-  const hashes = { shim: hashLater(o.shim), recovery: o.recovery ? hashLater(o.recovery) : null, rootfsImage: null as Promise<string> | null };
+  const stopHashing = new AbortController(); // on a bad input: a recovery image's hash would hold node up for seconds
+  const hashes = { shim: hashLater(o.shim, stopHashing.signal), recovery: o.recovery ? hashLater(o.recovery, stopHashing.signal) : null, rootfsImage: null as Promise<string> | null };
   try {
     progress("reading the shim");
     const shim = await readShim(o.shim, { signature: true });
@@ -64,6 +65,7 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress, onRoo
     await checkDirectoryOptions(o, shim);
     return { shim, recovery, rootfs, wifi, hashes, close };
   } catch (e) {
+    stopHashing.abort();
     await close();
     throw e;
   }

@@ -32,35 +32,50 @@ function hashWorkerMain(): void {
   }
 }
 
-export async function sha256File(path: string, workerFrom = HASH_IN_WORKER_FROM): Promise<{ hex: string; sri: string }> {
+/**
+ * The file's SHA-256. Aborting `signal` stops it (the worker is terminated):
+ * a hash started early must not keep node running after the command has
+ * failed for another reason.
+ */
+export async function sha256File(path: string, workerFrom = HASH_IN_WORKER_FROM, signal?: AbortSignal): Promise<{ hex: string; sri: string }> {
   const size = await stat(path).then((s) => s.size, () => 0); // a missing file fails where it is read
-  const r = size >= workerFrom ? await inWorker(path) : await onMainThread(path);
+  const r = size >= workerFrom ? await inWorker(path, signal) : await onMainThread(path, signal);
   if ("error" in r) throw new UserError(path, `cannot be read to hash it (${r.error})`, "check the file and its permissions");
   return { hex: r.hex, sri: `sha256-${Buffer.from(r.hex, "hex").toString("base64")}` };
 }
 
-async function inWorker(path: string): Promise<Reply> {
+async function inWorker(path: string, signal?: AbortSignal): Promise<Reply> {
+  signal?.throwIfAborted();
   const w = evalWorker(hashWorkerMain, path);
+  let onAbort = () => {};
   try {
-    return await oneReply<Reply>(w);
+    return await new Promise<Reply>((resolve, reject) => {
+      onAbort = () => reject(signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      oneReply<Reply>(w).then(resolve, reject);
+    });
   } finally {
+    signal?.removeEventListener("abort", onAbort);
     await w.terminate();
   }
 }
 
 /** 1 MiB slices into one buffer: the event loop is never held up for long. */
-async function onMainThread(path: string): Promise<Reply> {
+async function onMainThread(path: string, signal?: AbortSignal): Promise<Reply> {
+  signal?.throwIfAborted();
   try {
     const fh = await open(path, "r");
     try {
       const h = createHash("sha256");
       const buf = Buffer.allocUnsafe(SLICE);
-      for (let at = 0, n = 0; (n = (await fh.read(buf, 0, SLICE, at)).bytesRead) > 0; at += n) h.update(buf.subarray(0, n));
+      for (let at = 0, n = 0; !signal?.aborted && (n = (await fh.read(buf, 0, SLICE, at)).bytesRead) > 0; at += n) h.update(buf.subarray(0, n));
+      signal?.throwIfAborted();
       return { hex: h.digest("hex") };
     } finally {
       await fh.close();
     }
   } catch (e) {
+    if (signal?.aborted) throw signal.reason;
     return { error: (e as NodeJS.ErrnoException).code ?? (e as Error).message };
   }
 }

@@ -43,6 +43,22 @@ describe("hashing an input image", () => {
     expect(await failure(join(t.path, "missing.bin"))).toMatch(/missing\.bin: cannot be read to hash it \(ENOENT\)/);
   });
 
+  it("stops when its signal is aborted, on either thread (a build that failed does not wait for it)", async () => {
+    const big = join(t.path, "big.bin");
+    await writeFile(big, "");
+    await truncate(big, 4 * 1024 ** 3); // holes: seconds of hashing, no disk
+    for (const from of [Infinity, 0]) {
+      const stop = new AbortController();
+      const hashing = sha256File(big, from, stop.signal);
+      setTimeout(() => stop.abort(), 50);
+      await expect(hashing).rejects.toMatchObject({ name: "AbortError" });
+    }
+  });
+
+  it("does not start once its signal is aborted", async () => {
+    for (const from of [Infinity, 0]) await expect(sha256File(file, from, AbortSignal.abort())).rejects.toMatchObject({ name: "AbortError" });
+  });
+
   it.skipIf(process.getuid?.() === 0)("says so when the file is not readable", async () => {
     const locked = join(t.path, "locked.bin");
     await writeFile(locked, "x");
