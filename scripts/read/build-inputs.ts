@@ -24,6 +24,7 @@ export interface BuildInputs {
   wifi: WifiNetwork[];
   /** SHA-256s still being computed; a read error surfaces when awaited */
   hashes: { shim: Promise<string>; recovery: Promise<string> | null; rootfsImage: Promise<string> | null };
+  /** closes the images; a hash not finished by then is stopped */
   close(): Promise<void>;
 }
 
@@ -43,7 +44,10 @@ function hashLater(path: string, signal: AbortSignal): Promise<string> {
  */
 export async function readBuildInputs(o: BuildOptions, progress: Progress, onRootfsFile: (path: string, allocatedBytes: Bytes) => Promise<string> | null = () => null): Promise<BuildInputs> {
   const opened: { close(): Promise<void> }[] = [];
+  // a build that fails, here or later, does not wait for a hash nobody needs any more (a recovery image's: seconds)
+  const stopHashing = new AbortController();
   const close = async () => {
+    stopHashing.abort();
     for (const h of opened) await h.close().catch(() => {});
   };
   // wrapped, so that awaiting the stat does not await the copy
@@ -51,7 +55,6 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress, onRoo
   const rootfsRead = readRootfsInput(o.rootfs);
   rootfsRead.catch(() => {}); // awaited below, after the shim's and the recovery's errors
   // from the start: the main thread waits for xz meanwhile (a read error shows where the file is read)
-  const stopHashing = new AbortController(); // on a bad input: a recovery image's hash would hold node up for seconds
   const hashes = { shim: hashLater(o.shim, stopHashing.signal), recovery: o.recovery ? hashLater(o.recovery, stopHashing.signal) : null, rootfsImage: null as Promise<string> | null };
   try {
     progress("reading the shim");
@@ -65,7 +68,6 @@ export async function readBuildInputs(o: BuildOptions, progress: Progress, onRoo
     await checkDirectoryOptions(o, shim);
     return { shim, recovery, rootfs, wifi, hashes, close };
   } catch (e) {
-    stopHashing.abort();
     await close();
     throw e;
   }
