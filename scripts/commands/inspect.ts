@@ -14,18 +14,15 @@ export async function inspectReport(path: string, opts: { hash: boolean }) {
   const stop = new AbortController();
   const hashing = opts.hash ? sha256File(path, undefined, stop.signal) : null;
   hashing?.catch(() => {}); // awaited in report
-  let image: ChromeOsImage;
   try {
-    image = await readChromeOsImage(path);
-  } catch (e) {
-    stop.abort();
-    throw e;
-  }
-  try {
-    return await report(image, hashing);
+    const image = await readChromeOsImage(path);
+    try {
+      return await report(image, hashing);
+    } finally {
+      await image.close();
+    }
   } finally {
-    stop.abort(); // nothing left to stop once report has awaited it
-    await image.close();
+    stop.abort(); // a no-op once report has awaited the hash
   }
 }
 

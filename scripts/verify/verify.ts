@@ -28,7 +28,7 @@ export interface VerifyOptions {
 }
 
 export async function verifyImage(path: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
-  const read = !opts.shim ? null : opts.shimKernelPartition ? { shim: { image: await ImageFile.open(opts.shim), partition: opts.shimKernelPartition }, known: opts.knownKernel ?? null } : await readShimKernel(opts.shim);
+  const read = !opts.shim ? null : opts.shimKernelPartition ? { shim: { image: await ImageFile.open(opts.shim), partition: opts.shimKernelPartition }, known: null } : await readShimKernel(opts.shim);
   try {
     const img = await ImageFile.open(path);
     try {
